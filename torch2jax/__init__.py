@@ -1,0 +1,37 @@
+"""torch2jax: translate PyTorch source to JAX (Flax NNX, Optax) and verify it numerically.
+
+Conversion is static and needs only libcst. ``load_torch_weights`` and ``verify``
+need the ``verify`` extra (torch, jax, flax, optax) and import it on first use.
+"""
+
+from torch2jax.convert import ConversionResult, InputError, convert_file, convert_source
+from torch2jax.diagnostics import Diagnostic
+from torch2jax.rules import RuleError, load_rules
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConversionResult",
+    "Diagnostic",
+    "InputError",
+    "RuleError",
+    "convert_file",
+    "convert_source",
+    "load_rules",
+    "load_torch_weights",
+    "verify",
+]
+
+
+def load_torch_weights(nnx_model, torch_model_or_state_dict, *, rules=None):
+    """Copy a torch model's (or state dict's) parameters and buffers into the translated model."""
+    from torch2jax.weights import load_torch_weights as _load
+
+    return _load(nnx_model, torch_model_or_state_dict, rules=rules)
+
+
+def verify(*args, **kwargs):
+    """Run the spec / numeric / behavioral checks; see torch2jax.verify.verify."""
+    from torch2jax.verify import verify as _verify
+
+    return _verify(*args, **kwargs)

@@ -1,0 +1,263 @@
+"""Facts about a file, gathered before anything is edited.
+
+- which classes are ``nn.Module`` subclasses (directly or through a class in the file);
+- which functions must take ``rngs`` (they build layers, directly or through calls);
+- which parameters receive a module class (``ResNet(BasicBlock, ...)`` -> ``block(...)``);
+- which channels-last layers are plain attributes called with one input, so the
+  transposes can go at the call site instead of around the layer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from torch2jax.names import ImportTable, dotted_name
+from torch2jax.rules import RuleSet
+
+FuncKey = tuple[str | None, str]  # (class name or None, function name)
+
+RANDOM_FACTORIES = {"torch.randn", "torch.rand", "torch.randint", "torch.randperm", "torch.normal"}
+
+
+@dataclass
+class FileFacts:
+    imports: ImportTable
+    module_classes: dict[str, cst.ClassDef] = field(default_factory=dict)
+    class_bases: dict[str, list[str]] = field(default_factory=dict)  # local module bases
+    functions: dict[FuncKey, cst.FunctionDef] = field(default_factory=dict)
+    needs_rngs: set[FuncKey] = field(default_factory=set)
+    class_params: dict[FuncKey, set[str]] = field(default_factory=dict)
+    direct_channels_last: dict[str, dict[str, int]] = field(default_factory=dict)  # class -> attr -> rank
+    direct_layer_calls: set[int] = field(default_factory=set)  # ids of constructions kept unwrapped
+    uses_training: set[str] = field(default_factory=set)
+
+
+def _functions_of(body) -> list[cst.FunctionDef]:
+    return [s for s in body if isinstance(s, cst.FunctionDef)]
+
+
+def _class_body(node: cst.ClassDef):
+    return node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
+
+
+class _Calls(cst.CSTVisitor):
+    """Every call in a function, with what the analysis needs about it."""
+
+    def __init__(self) -> None:
+        self.calls: list[cst.Call] = []
+        self.self_attr_refs: dict[str, list[tuple[cst.Attribute, bool]]] = {}
+        self.assigns: list[tuple[str, cst.BaseExpression]] = []
+        self.uses_training = False
+        self._callee_ids: set[int] = set()
+        self._target_ids: set[int] = set()
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.calls.append(node)
+        self._callee_ids.add(id(node.func))
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if id(node) in self._target_ids:
+            return
+        if isinstance(node.value, cst.Name) and node.value.value == "self":
+            if node.attr.value == "training":
+                self.uses_training = True
+            self.self_attr_refs.setdefault(node.attr.value, []).append((node, id(node) in self._callee_ids))
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            t = target.target
+            if isinstance(t, cst.Attribute) and isinstance(t.value, cst.Name) and t.value.value == "self":
+                self.assigns.append((t.attr.value, node.value))
+                self._target_ids.add(id(t))
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
+        return False  # nested classes are analysed on their own
+
+
+def _gather(func: cst.FunctionDef) -> _Calls:
+    visitor = _Calls()
+    func.body.visit(visitor)
+    return visitor
+
+
+def analyze(module: cst.Module, rules: RuleSet) -> FileFacts:
+    facts = FileFacts(imports=ImportTable.from_module(module))
+    imports = facts.imports
+    classes = [s for s in module.body if isinstance(s, cst.ClassDef)]
+
+    # nn.Module subclasses, direct and indirect (fixed point over the file's classes).
+    changed = True
+    while changed:
+        changed = False
+        for cls in classes:
+            name = cls.name.value
+            if name in facts.module_classes:
+                continue
+            local = []
+            is_module = False
+            for base in cls.bases:
+                qname = imports.qualify(base.value)
+                if qname == "torch.nn.Module":
+                    is_module = True
+                elif dotted_name(base.value) in facts.module_classes:
+                    is_module = True
+                    local.append(dotted_name(base.value))
+            if is_module:
+                facts.module_classes[name] = cls
+                facts.class_bases[name] = local
+                changed = True
+
+    for func in _functions_of(module.body):
+        facts.functions[(None, func.name.value)] = func
+    for cls in classes:
+        for func in _functions_of(_class_body(cls)):
+            facts.functions[(cls.name.value, func.name.value)] = func
+
+    gathered = {key: _gather(func) for key, func in facts.functions.items()}
+    for key, g in gathered.items():
+        if g.uses_training and key[0]:
+            facts.uses_training.add(key[0])
+
+    _class_valued_params(facts, gathered)
+    _rngs_functions(facts, gathered, rules)
+    _direct_channels_last(facts, gathered, rules)
+    return facts
+
+
+def _callee_key(facts: FileFacts, call: cst.Call, cls: str | None) -> FuncKey | None:
+    """The file-local function a call reaches, if it is one we know."""
+    func = call.func
+    if isinstance(func, cst.Name):
+        if func.value in facts.module_classes:
+            return (func.value, "__init__")
+        if (None, func.value) in facts.functions:
+            return (None, func.value)
+    if (
+        isinstance(func, cst.Attribute)
+        and isinstance(func.value, cst.Name)
+        and func.value.value == "self"
+        and cls is not None
+    ):
+        for owner in _mro(facts, cls):
+            if (owner, func.attr.value) in facts.functions:
+                return (owner, func.attr.value)
+    return None
+
+
+def _mro(facts: FileFacts, cls: str) -> list[str]:
+    order, todo = [], [cls]
+    while todo:
+        c = todo.pop(0)
+        if c not in order:
+            order.append(c)
+            todo += facts.class_bases.get(c, [])
+    return order
+
+
+def _param_names(func: cst.FunctionDef, skip_self: bool) -> list[str]:
+    names = [p.name.value for p in (*func.params.posonly_params, *func.params.params)]
+    return names[1:] if skip_self and names else names
+
+
+def _class_valued_params(facts: FileFacts, gathered: dict[FuncKey, _Calls]) -> None:
+    """Parameters that receive a module class, followed through calls to a fixed point."""
+    changed = True
+    while changed:
+        changed = False
+        for key, g in gathered.items():
+            known = facts.class_params.get(key, set())
+            for call in g.calls:
+                target = _callee_key(facts, call, key[0])
+                if target is None or target not in facts.functions:
+                    continue
+                func = facts.functions[target]
+                params = _param_names(func, skip_self=target[0] is not None)
+                for i, arg in enumerate(call.args):
+                    if not isinstance(arg.value, cst.Name) or arg.star:
+                        continue
+                    value = arg.value.value
+                    if value not in facts.module_classes and value not in known:
+                        continue
+                    pname = arg.keyword.value if arg.keyword else (params[i] if i < len(params) else None)
+                    if pname and pname not in facts.class_params.setdefault(target, set()):
+                        facts.class_params[target].add(pname)
+                        changed = True
+
+
+def _rngs_functions(facts: FileFacts, gathered: dict[FuncKey, _Calls], rules: RuleSet) -> None:
+    for key in facts.functions:
+        if key[0] in facts.module_classes and key[1] == "__init__":
+            facts.needs_rngs.add(key)
+    changed = True
+    while changed:
+        changed = False
+        for key, g in gathered.items():
+            if key in facts.needs_rngs:
+                continue
+            class_params = facts.class_params.get(key, set())
+            for call in g.calls:
+                qname = facts.imports.qualify(call.func)
+                rule = rules.get(qname) if qname else None
+                target = _callee_key(facts, call, key[0])
+                if (
+                    (rule is not None and rule.rngs)
+                    or qname in RANDOM_FACTORIES
+                    or (isinstance(call.func, cst.Name) and call.func.value in class_params)
+                    or (target is not None and target in facts.needs_rngs)
+                ):
+                    facts.needs_rngs.add(key)
+                    changed = True
+                    break
+
+
+def _direct_channels_last(facts: FileFacts, gathered: dict[FuncKey, _Calls], rules: RuleSet) -> None:
+    """Channels-last layers assigned to ``self.X`` and only ever called as ``self.X(x)``.
+
+    Those keep the plain Flax layer and get transposes where they are called; any
+    other channels-last construction is wrapped so it takes NCHW like torch's.
+    """
+    for cls in facts.module_classes:
+        candidates: dict[str, tuple[int, list[cst.Call]]] = {}
+        rejected: set[str] = set()
+        for key, g in gathered.items():
+            if key[0] not in _mro_subclasses(facts, cls):
+                continue
+            for attr, value in g.assigns:
+                rule = None
+                if isinstance(value, cst.Call):
+                    qname = facts.imports.qualify(value.func)
+                    rule = rules.get(qname) if qname else None
+                if rule is not None and rule.layout == "channels_last" and key[0] == cls:
+                    rank, calls = candidates.get(attr, (rule.spatial_dims + 2, []))
+                    if rank != rule.spatial_dims + 2:
+                        rejected.add(attr)
+                    candidates[attr] = (rank, calls + [value])
+                else:
+                    rejected.add(attr)  # also assigned something else
+        for key, g in gathered.items():
+            if key[0] not in _mro_subclasses(facts, cls):
+                continue
+            for attr, refs in g.self_attr_refs.items():
+                if attr in candidates and not all(is_callee for _, is_callee in refs):
+                    rejected.add(attr)
+            for call in g.calls:
+                func = call.func
+                if (
+                    isinstance(func, cst.Attribute)
+                    and isinstance(func.value, cst.Name)
+                    and func.value.value == "self"
+                    and func.attr.value in candidates
+                    and (len(call.args) != 1 or call.args[0].keyword or call.args[0].star)
+                ):
+                    rejected.add(func.attr.value)
+        kept = {a: v for a, v in candidates.items() if a not in rejected}
+        facts.direct_channels_last[cls] = {a: rank for a, (rank, _) in kept.items()}
+        for _, calls in kept.values():
+            facts.direct_layer_calls.update(id(c) for c in calls)
+
+
+def _mro_subclasses(facts: FileFacts, cls: str) -> set[str]:
+    """The class and every class in the file that inherits from it."""
+    return {c for c in facts.module_classes if cls in _mro(facts, c)}

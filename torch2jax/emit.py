@@ -1,0 +1,162 @@
+"""Building target expressions: qualified names to the import style of the output,
+and the generic rule application (normalise torch arguments, rename, transform,
+make torch defaults explicit)."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from torch2jax.rules import ArgSpec, Rule
+from torch2jax.transforms import VALUE_TRANSFORMS, Unsupported, code_of, literal, value_expr, _MISSING
+
+# qualified prefix -> (import statement key, local prefix). Longest prefix first.
+IMPORT_STYLE = [
+    ("flax.nnx.", ("from flax import nnx", "nnx.")),
+    ("jax.numpy.", ("import jax.numpy as jnp", "jnp.")),
+    ("jax.", ("import jax", "jax.")),
+    ("optax.", ("import optax", "optax.")),
+    ("numpy.", ("import numpy as np", "np.")),
+    ("functools.", ("import functools", "functools.")),
+    ("math.", ("import math", "math.")),
+]
+
+
+class Imports:
+    """The imports the output needs, requested by whoever emits a name."""
+
+    def __init__(self) -> None:
+        self.needed: set[str] = set()
+
+    def ref(self, qualified: str) -> cst.BaseExpression:
+        for prefix, (stmt, local) in IMPORT_STYLE:
+            if qualified.startswith(prefix):
+                self.needed.add(stmt)
+                return cst.parse_expression(local + qualified[len(prefix):])
+        return cst.parse_expression(qualified)
+
+    def source(self, text: str) -> cst.BaseExpression:
+        """An expression written with qualified names (``jax.numpy.float32``)."""
+        node = cst.parse_expression(text)
+        return node.visit(_QualifiedToLocal(self))
+
+
+class _QualifiedToLocal(cst.CSTTransformer):
+    def __init__(self, imports: Imports) -> None:
+        self.imports = imports
+
+    def leave_Attribute(self, original, updated):
+        from torch2jax.names import dotted_name
+
+        dotted = dotted_name(updated)
+        if dotted and any(dotted.startswith(p) for p, _ in IMPORT_STYLE):
+            return self.imports.ref(dotted)
+        return updated
+
+
+def arg(value: cst.BaseExpression, keyword: str | None = None) -> cst.Arg:
+    if keyword is None:
+        return cst.Arg(value=value)
+    return cst.Arg(
+        value=value,
+        keyword=cst.Name(keyword),
+        equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")),
+    )
+
+
+def call(func: cst.BaseExpression, positional=(), keywords=None) -> cst.Call:
+    args = [arg(v) for v in positional] + [arg(v, k) for k, v in (keywords or {}).items()]
+    return cst.Call(func=func, args=args)
+
+
+def bind(rule: Rule, node: cst.Call, receiver: cst.BaseExpression | None = None) -> dict:
+    """torch arguments by name, positional ones normalised through the signature.
+
+    A ``*name`` entry collects the remaining positional arguments as a list.
+    """
+    signature = list(rule.signature)
+    bound: dict = {}
+    position = 0
+    args = list(node.args)
+    if receiver is not None and signature and signature[0] in ("input", "self"):
+        bound[signature[0]] = receiver
+        position = 1
+    for a in args:
+        if a.star == "**":
+            raise Unsupported("T2J302", f"`**{code_of(a.value)}` cannot be matched to `{rule.torch}`'s arguments")
+        if a.star == "*":
+            star = next((s for s in signature[position:] if s.startswith("*")), None)
+            if star is None:
+                raise Unsupported("T2J302", f"`*{code_of(a.value)}` cannot be matched to `{rule.torch}`'s arguments")
+            bound.setdefault(star[1:], []).append(cst.StarredElement(a.value))
+            continue
+        if a.keyword is not None:
+            name = a.keyword.value
+            if name not in signature:
+                raise Unsupported("T2J302", f"`{rule.torch}` has no argument `{name}` that torch2jax knows")
+            if name in bound:
+                raise Unsupported("T2J302", f"`{name}` given twice to `{rule.torch}`")
+            bound[name] = a.value
+            continue
+        if position >= len(signature):
+            raise Unsupported("T2J302", f"too many positional arguments for `{rule.torch}`")
+        name = signature[position]
+        if name.startswith("*"):
+            bound.setdefault(name[1:], []).append(a.value)
+            continue
+        bound[name] = a.value
+        position += 1
+    return bound
+
+
+def check_supported(rule: Rule, name: str, spec: ArgSpec, value) -> None:
+    if spec.supported is None:
+        return
+    lit = literal(value) if isinstance(value, cst.BaseExpression) else _MISSING
+    if lit is _MISSING or lit not in spec.supported:
+        shown = code_of(value) if isinstance(value, cst.BaseExpression) else str(value)
+        allowed = ", ".join(repr(v) for v in spec.supported)
+        raise Unsupported(
+            "T2J102" if rule.kind in ("layer", "module_fn") else "T2J302",
+            f"`{rule.torch}` with {name}={shown}: only {allowed} can be translated" + (f"; {spec.note}" if spec.note else ""),
+        )
+
+
+def target_arguments(rule: Rule, bound: dict, imports: Imports) -> dict:
+    """Target keyword -> expression, in torch signature order, defaults made explicit."""
+    out: dict = {}
+    for raw_name in rule.signature:
+        name = raw_name.lstrip("*")
+        spec = rule.args.get(raw_name, ArgSpec())
+        if name in bound:
+            value = bound[name]
+        elif raw_name in rule.defaults:
+            value = value_expr(rule.defaults[raw_name])
+        else:
+            continue
+        check_supported(rule, name, spec, value)
+        if spec.drop:
+            continue
+        if spec.transform:
+            value = VALUE_TRANSFORMS[spec.transform](value, rule)
+        out[spec.rename or name] = value
+    for key, text in rule.const.items():
+        out[key] = imports.source(text) if isinstance(text, str) else value_expr(text)
+    return out
+
+
+def build(rule: Rule, target: cst.BaseExpression, kwargs: dict, extra_first=()) -> cst.Call:
+    positional = list(extra_first)
+    for name in rule.positional:
+        if name not in kwargs:
+            break
+        value = kwargs.pop(name)
+        if isinstance(value, list):  # varargs kept as varargs
+            positional += value
+        else:
+            positional.append(value)
+    args = [cst.Arg(value=v.value, star="*") if isinstance(v, cst.StarredElement) else arg(v) for v in positional]
+    for k, v in kwargs.items():
+        if isinstance(v, list):
+            raise Unsupported("T2J302", f"`{rule.torch}`: variadic `{k}` needs a shape transform")
+        args.append(arg(v, k))
+    return cst.Call(func=target, args=args)

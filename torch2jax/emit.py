@@ -148,6 +148,8 @@ def build(rule: Rule, target: cst.BaseExpression, kwargs: dict, extra_first=()) 
     positional = list(extra_first)
     for name in rule.positional:
         if name not in kwargs:
+            if name == "input" and extra_first:  # the receiver / input is already first
+                continue
             break
         value = kwargs.pop(name)
         if isinstance(value, list):  # varargs kept as varargs

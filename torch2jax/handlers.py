@@ -190,9 +190,12 @@ def device(rule, node, ctx, receiver):
     bound = bind(rule, node, receiver)
     if rule.torch == "Tensor.to":
         target = bound.get("dtype") or bound.get("device")
-        q = ctx.qualify(target) if target is not None else None
-        if q and q.startswith("torch.") and q.split(".")[-1] in DTYPE_NAMES:
-            return call(cst.Attribute(value=receiver, attr=cst.Name("astype")), [ctx.dtype(q)])
+        from torch2jax.names import dotted_name
+
+        # The argument was rewritten already: torch.float32 arrives as jnp.float32.
+        dotted = dotted_name(target) if target is not None else None
+        if dotted and dotted.startswith("jnp.") and dotted[4:].rstrip("_") in DTYPE_NAMES:
+            return call(cst.Attribute(value=receiver, attr=cst.Name("astype")), [target])
         if literal(target) is _MISSING and not (isinstance(target, cst.Name) and "device" in target.value):
             if not (isinstance(target, cst.Attribute) and target.attr.value == "device"):
                 raise Unsupported("T2J302", f"`.to({code_of(target)})`: a dtype or a device? Not translated")

@@ -353,6 +353,15 @@ class Rewriter(cst.CSTTransformer):
         self.report("T2J901", f"`{qname}` has no rule; left as is", node=original)
         return updated
 
+    def leave_Arg(self, original, updated):
+        return updated.with_changes(value=self._strip_parens(updated.value))
+
+    def leave_Return(self, original, updated):
+        return updated.with_changes(value=self._strip_parens(updated.value)) if updated.value else updated
+
+    def leave_Assign(self, original, updated):
+        return updated.with_changes(value=self._strip_parens(updated.value))
+
     def leave_If(self, original, updated):
         return updated.with_changes(test=self._strip_parens(updated.test))
 

@@ -38,12 +38,9 @@ def sequential(rule, node, ctx, receiver):
     elements = []
     for a in node.args:
         value = a.value
-        if a.star == "*":
-            elements.append(cst.Arg(value=value, star="*"))
-            continue
         if a.keyword is not None:
             raise Unsupported("T2J102", "nn.Sequential takes no keyword arguments")
-        if isinstance(value, cst.Call) and ctx.qualify(value.func) == "collections.OrderedDict":
+        if a.star != "*" and isinstance(value, cst.Call) and ctx.qualify(value.func) == "collections.OrderedDict":
             if len(node.args) != 1 or len(value.args) != 1 or not isinstance(value.args[0].value, (cst.List, cst.Tuple)):
                 raise Unsupported("T2J102", "nn.Sequential(OrderedDict(...)) needs a literal list of (name, module) pairs")
             names = []
@@ -52,7 +49,7 @@ def sequential(rule, node, ctx, receiver):
                 if not isinstance(pair, (cst.Tuple, cst.List)) or len(pair.elements) != 2:
                     raise Unsupported("T2J102", "nn.Sequential(OrderedDict(...)) needs literal (name, module) pairs")
                 names.append(code_of(pair.elements[0].value))
-                elements.append(arg(pair.elements[1].value))
+                elements.append(cst.Arg(value=pair.elements[1].value, comma=el.comma))
             ctx.report(
                 "T2J101",
                 "nn.Sequential(OrderedDict(...)): nnx.Sequential indexes its layers, so "
@@ -61,15 +58,14 @@ def sequential(rule, node, ctx, receiver):
                 severity="info",
             )
             continue
-        elements.append(arg(value))
-    return cst.Call(func=ctx.imports.ref("flax.nnx.Sequential"), args=elements)
+        elements.append(a)  # as written: commas, line breaks and comments stay
+    return node.with_changes(func=ctx.imports.ref("flax.nnx.Sequential"), args=elements)
 
 
 def module_list(rule, node, ctx, receiver):
     if len(node.args) > 1 or (node.args and node.args[0].keyword and node.args[0].keyword.value != "modules"):
         raise Unsupported("T2J102", "nn.ModuleList takes one iterable of modules")
-    args = [arg(node.args[0].value)] if node.args else []
-    return cst.Call(func=ctx.imports.ref(rule.target), args=args)
+    return node.with_changes(func=ctx.imports.ref(rule.target), args=[a.with_changes(keyword=None, equal=cst.MaybeSentinel.DEFAULT) for a in node.args])
 
 
 def pool(rule, node, ctx, receiver):

@@ -466,6 +466,7 @@ class Rewriter(cst.CSTTransformer):
             else:
                 first = [kwargs.pop("input", receiver)] if rule.kind == "method" else []
                 new = build(rule, self.imports.ref(rule.target), kwargs, extra_first=first)
+        new = _keep_layout(updated, new)
         if rule.status == "approximate":
             code = "T2J104" if "BatchNorm" in rule.torch else ("T2J101" if rule.kind in ("layer", "module_fn") else "T2J301")
             self.report(code, f"`{rule.torch}`: {rule.note}", node=original, handled=True)
@@ -487,3 +488,26 @@ def _drop_empty(body) -> list:
             carried = []
         out.append(stmt)
     return out
+
+
+def _keep_layout(old: cst.Call, new):
+    """Carry a multi-line call's line breaks and comments over to its translation."""
+    if not isinstance(new, cst.Call) or not old.args or "\n" not in code_of(old):
+        return new
+    args = list(new.args)
+    n_old, n_new = len(old.args), len(args)
+    separator = _without_comments(old.args[-2].comma) if n_old >= 2 else cst.MaybeSentinel.DEFAULT
+    for i in range(n_new - 1):
+        comma = old.args[i].comma if i < n_old - 1 else separator
+        args[i] = args[i].with_changes(comma=comma)
+    args[-1] = args[-1].with_changes(comma=old.args[-1].comma)
+    return new.with_changes(args=args, whitespace_before_args=old.whitespace_before_args)
+
+
+def _without_comments(comma):
+    if not isinstance(comma, cst.Comma) or not isinstance(comma.whitespace_after, cst.ParenthesizedWhitespace):
+        return comma
+    ws = comma.whitespace_after
+    return comma.with_changes(
+        whitespace_after=ws.with_changes(first_line=cst.TrailingWhitespace(), empty_lines=[])
+    )

@@ -103,7 +103,7 @@ def plan_transfer(nnx_model, tensors: dict[str, np.ndarray], rules: RuleSet | No
 
     def take(key: str, variable, transform: str = "none") -> None:
         filled.add(id(variable))  # reported here if it does not fit, not again as unfilled
-        nnx_value = variable.get_value() if hasattr(variable, "get_value") else variable.value
+        nnx_value = variable.get_value()
         if key not in tensors:
             problems.append(f"missing in torch: `{key}` (the translation has a {type(variable).__name__} of shape {tuple(nnx_value.shape)})")
             return
@@ -214,5 +214,5 @@ def load_torch_weights(nnx_model, torch_model_or_state_dict, *, rules: RuleSet |
     if problems:
         raise WeightTransferError(problems)
     for _, variable, array in plan:
-        variable.value = jnp.asarray(array)
+        variable.set_value(jnp.asarray(array))
     return nnx_model

@@ -1,0 +1,26 @@
+"""Helpers for numeric tests: run a torch source and its translation side by side."""
+
+import types
+
+import numpy as np
+
+from torch2jax import convert_source
+
+
+def load_source(code: str, name: str):
+    module = types.ModuleType(name)
+    exec(compile(code, f"<{name}>", "exec"), module.__dict__)
+    return module
+
+
+def translate(torch_code: str):
+    """(torch module, translated module, diagnostics)."""
+    result = convert_source(torch_code)
+    assert result.ok
+    return load_source(torch_code, "torch_side"), load_source(result.code, "jax_side"), result.diagnostics
+
+
+def max_error(a, b) -> float:
+    a, b = np.asarray(a), np.asarray(b)
+    assert a.shape == b.shape, (a.shape, b.shape)
+    return float(np.max(np.abs(a - b))) if a.size else 0.0

@@ -7,17 +7,18 @@ reported and replaced by the original text.
 
 from __future__ import annotations
 
+import ast
 import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from torch2jax.analyze import analyze
 from torch2jax.diagnostics import Diagnostic
-from torch2jax.names import ImportTable, _import_statements
+from torch2jax.names import ImportTable
+from torch2jax.positions import node_positions
 from torch2jax.rewrite import Rewriter
 from torch2jax.rules import RuleSet, load_rules
 
@@ -63,63 +64,41 @@ def convert_source(source: str, *, filename: str | None = None, rules=None) -> C
         diag = Diagnostic("T2J001", f"syntax error: {exc.message}", path, exc.raw_line, exc.raw_column + 1)
         return ConversionResult(source, [diag], changed=False, ok=False)
 
-    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     facts = analyze(module, ruleset)
     if not facts.imports.imports_torch:
         return ConversionResult(source, [Diagnostic("T2J003", "no torch import; nothing to convert", path, 1, 1)])
 
     rewriter = Rewriter(facts, ruleset)
     new_module = module.visit(rewriter)
-    new_module = settle_imports(new_module, facts.imports, rewriter.imports.needed)
-    code = new_module.code
-
-    diagnostics = _positioned(wrapper, rewriter.pending, path)
+    diagnostics = _positioned(module, rewriter.pending, path)
+    draft = new_module.code
     try:
-        compile(code, path, "exec")
+        tree = ast.parse(draft, path)  # the output must parse; its names tell which imports are still used
     except SyntaxError as exc:
         diagnostics.append(
             Diagnostic("T2J903", f"the translation did not parse ({exc.msg}); output reverted to the input", path, 1, 1)
         )
         return ConversionResult(source, diagnostics, changed=False, ok=True)
+    used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    code = settle_imports(new_module, facts.imports, rewriter.imports.needed, used).code
     return ConversionResult(code, diagnostics, changed=code != source)
 
 
-def _positioned(wrapper: MetadataWrapper, pending, path: str) -> list[Diagnostic]:
+def _positioned(module: cst.Module, pending, path: str) -> list[Diagnostic]:
     if not pending:
         return []
-    positions = wrapper.resolve(PositionProvider)  # only paid for files with something to say
+    positions = node_positions(module, [p[0] for p in pending])  # only for files with something to say
     out = []
     for node, code, message, handled, severity in pending:
-        pos = positions.get(node) if node is not None else None
-        line, col = (pos.start.line, pos.start.column + 1) if pos else (0, 0)
+        line, col = positions.get(id(node), (0, 0))
         out.append(Diagnostic(code, message, path, line, col, severity=severity, handled=handled))
     out.sort(key=lambda d: (d.line, d.column, d.code))
     return out
 
 
-class _NamesUsed(cst.CSTVisitor):
-    def __init__(self) -> None:
-        self.names: set[str] = set()
-
-    def visit_Name(self, node: cst.Name) -> None:
-        self.names.add(node.value)
-
-    def visit_Attribute(self, node: cst.Attribute) -> bool:
-        node.value.visit(self)  # `jax.nn.relu` does not use a name `nn`
-        return False
-
-    def visit_Import(self, node) -> bool:
-        return False
-
-    def visit_ImportFrom(self, node) -> bool:
-        return False
-
-
-def settle_imports(module: cst.Module, table: ImportTable, needed: set[str]) -> cst.Module:
-    """Drop torch imports nothing refers to any more; add the JAX ones asked for,
-    where the torch imports were (so the file keeps its shape)."""
-    used = _NamesUsed()
-    module.visit(used)
+def settle_imports(module: cst.Module, table: ImportTable, needed: set[str], used: set[str]) -> cst.Module:
+    """Drop torch imports nothing refers to any more (``used``: the names the output
+    reads); add the JAX ones asked for, where the torch imports were."""
     torch_locals = table.torch_names()
     have = ImportTable.from_module(module).aliases
     body = list(module.body)
@@ -130,7 +109,7 @@ def settle_imports(module: cst.Module, table: ImportTable, needed: set[str]) -> 
         if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(
             stmt.body[0], (cst.Import, cst.ImportFrom)
         ):
-            kept = _prune_import(stmt.body[0], torch_locals, used.names)
+            kept = _prune_import(stmt.body[0], torch_locals, used)
             if kept is not stmt.body[0]:
                 if insert_at is None:
                     insert_at = len(new_body)

@@ -4,6 +4,8 @@ make torch defaults explicit)."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import libcst as cst
 
 from torch2jax.rules import ArgSpec, Rule
@@ -21,6 +23,12 @@ IMPORT_STYLE = [
 ]
 
 
+@lru_cache(maxsize=4096)
+def parse_expr(text: str) -> cst.BaseExpression:
+    """Parsed once per text: CST nodes are immutable, so one instance can stand in many places."""
+    return cst.parse_expression(text)
+
+
 class Imports:
     """The imports the output needs, requested by whoever emits a name."""
 
@@ -31,8 +39,8 @@ class Imports:
         for prefix, (stmt, local) in IMPORT_STYLE:
             if qualified.startswith(prefix):
                 self.needed.add(stmt)
-                return cst.parse_expression(local + qualified[len(prefix):])
-        return cst.parse_expression(qualified)
+                return parse_expr(local + qualified[len(prefix):])
+        return parse_expr(qualified)
 
     def source(self, text: str) -> cst.BaseExpression:
         """An expression written with qualified names (``jax.numpy.float32``)."""

@@ -49,7 +49,9 @@ def value_expr(value: Any) -> cst.BaseExpression:
     """An expression for a Python literal value (floats printed shortest-round-trip)."""
     if isinstance(value, float):
         value = round(value, 12)
-    return cst.parse_expression(repr(value))
+    from torch2jax.emit import parse_expr
+
+    return parse_expr(repr(value))
 
 
 def _ntuple(node: cst.BaseExpression, n: int) -> cst.BaseExpression:

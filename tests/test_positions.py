@@ -1,0 +1,35 @@
+"""The lazy position finder agrees with LibCST's PositionProvider."""
+
+import libcst as cst
+import pytest
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from conftest import FIXTURES, REALWORLD
+from torch2jax.positions import node_positions
+
+FILES = sorted(FIXTURES.glob("*/torch_model.py")) + sorted(REALWORLD.glob("*.py"))
+
+
+class _Collect(cst.CSTVisitor):
+    def __init__(self):
+        self.nodes = []
+
+    def on_visit(self, node):
+        if isinstance(node, (cst.Call, cst.Attribute, cst.Name, cst.SimpleStatementLine, cst.AugAssign, cst.Assign,
+                             cst.ClassDef, cst.FunctionDef, cst.Subscript, cst.Expr)):
+            self.nodes.append(node)
+        return True
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_same_positions_as_libcst(path):
+    module = cst.parse_module(path.read_text())
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    expected = wrapper.resolve(PositionProvider)
+    collect = _Collect()
+    module.visit(collect)
+    assert len(collect.nodes) > 50
+    got = node_positions(module, collect.nodes)
+    for node in collect.nodes:
+        pos = expected[node].start
+        assert got[id(node)] == (pos.line, pos.column + 1), cst.Module([]).code_for_node(node)[:60]

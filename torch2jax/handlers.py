@@ -230,6 +230,16 @@ def split(rule, node, ctx, receiver):
             acc += v
             bounds.append(acc)
         return call(ctx.imports.ref("jax.numpy.split"), [x, value_expr(bounds)], {"axis": dim})
+    parts = ctx.unpacked_into()
+    if parts is not None and (_simple(size) or isinstance(value, int)):
+        # `a, b, c = x.split(s)`: torch's unpacking succeeds only with 3 chunks, so the
+        # boundaries are s and 2*s whatever x is.
+        if isinstance(value, int):
+            bounds = value_expr([value * i for i in range(1, parts)])
+        else:
+            s = code_of(size)
+            bounds = expr("[" + ", ".join(s if i == 1 else f"{i} * {s}" for i in range(1, parts)) + "]")
+        return call(ctx.imports.ref("jax.numpy.split"), [x, bounds], {"axis": dim})
     if not _simple(x) or not (_simple(size) or isinstance(value, int)):
         raise Unsupported("T2J302", "split by chunk size on an expression: bind it to a name first")
     s, d = code_of(size), code_of(dim)

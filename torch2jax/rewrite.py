@@ -24,6 +24,9 @@ from torch2jax.transforms import Unsupported, code_of, literal, value_expr
 ELEMENTWISE = {"jax.nn.relu", "jax.nn.gelu", "jax.nn.silu", "jax.nn.sigmoid", "jax.numpy.tanh", "jax.nn.leaky_relu"}
 
 
+INPLACE_OPERATORS = {"add_": "+", "sub_": "-", "mul_": "*", "div_": "/"}
+INPLACE_NODES = {"+": cst.Add, "-": cst.Subtract, "*": cst.Multiply, "/": cst.Divide}
+
 _STATEMENTS = frozenset(
     {cst.SimpleStatementLine, cst.If, cst.For, cst.While, cst.With, cst.Try, cst.TryStar, cst.FunctionDef, cst.ClassDef, cst.Match}
 )
@@ -48,6 +51,8 @@ class Rewriter(cst.CSTTransformer):
         self._class_stack: list[str | None] = []
         self._markers: list[list[str]] = []
         self._callee_ids: set[int] = set()
+        self._statement_calls: set[int] = set()
+        self._unpacked: dict[int, int] = {}
         self._inner_ids: set[int] = set()
         self._to_first: dict[int, tuple[cst.BaseExpression, int]] = {}  # node id -> (inner, rank)
         self._keep_alive: list = []
@@ -263,6 +268,15 @@ class Rewriter(cst.CSTTransformer):
                 and isinstance(updated.value, cst.Call)
             ):
                 return self._register_buffer(original, updated.value)
+            inplace = self._inplace_on_name(c)
+            if inplace is not None:
+                value = updated.value.args[0].value if isinstance(updated.value, cst.Call) else c.args[0].value
+                self.report("T2J202", f"`{code_of(original)}` became `{func.value.value} = {func.value.value} {inplace} ...`",
+                            node=original, handled=True, severity="info")
+                return cst.Assign(
+                    targets=[cst.AssignTarget(func.value)],
+                    value=cst.BinaryOperation(func.value, INPLACE_NODES[inplace](), value),
+                )
             qname = self.qualify(func)
             if qname == "torch.manual_seed" and len(c.args) == 1:
                 if self.scope.key is None:
@@ -288,6 +302,21 @@ class Rewriter(cst.CSTTransformer):
                 return self._functional_update(original, updated, target, op, value)
         return updated
 
+    def _inplace_on_name(self, c: cst.Call) -> str | None:
+        """The operator of ``x.add_(y)`` used as a statement on a plain name, else None."""
+        func = c.func
+        if (
+            isinstance(func, cst.Attribute)
+            and isinstance(func.value, cst.Name)
+            and id(c) in self._statement_calls
+            and len(c.args) == 1
+            and not c.args[0].keyword
+            and not c.args[0].star
+            and self.facts.imports.imports_torch
+        ):
+            return INPLACE_OPERATORS.get(func.attr.value)
+        return None
+
     def _functional_update(self, original, updated, target: cst.Subscript, op: str, value):
         if not self.facts.imports.imports_torch:
             return updated
@@ -311,6 +340,19 @@ class Rewriter(cst.CSTTransformer):
         return cst.Assign(targets=[cst.AssignTarget(cst.Attribute(cst.Name("self"), cst.Name(name)))], value=variable)
 
     # ------------------------------------------------------------------ expressions
+    def visit_Assign(self, node: cst.Assign) -> None:
+        target = node.targets[0].target
+        if len(node.targets) == 1 and isinstance(target, (cst.Tuple, cst.List)) and isinstance(node.value, cst.Call):
+            if not any(isinstance(e, cst.StarredElement) for e in target.elements):
+                self._unpacked[id(node.value)] = len(target.elements)
+
+    def unpacked_into(self) -> int | None:
+        """How many names the call being translated is unpacked into (``q, k, v = ...``)."""
+        return self._unpacked.get(id(self._current_call[-1])) if self._current_call else None
+
+    def visit_Expr(self, node: cst.Expr) -> None:
+        self._statement_calls.add(id(node.value))
+
     def visit_Call(self, node: cst.Call) -> None:
         self._callee_ids.add(id(node.func))
         self._current_call.append(node)
@@ -395,6 +437,8 @@ class Rewriter(cst.CSTTransformer):
         qname = self.qualify(original.func)
         if qname is not None and (qname == "torch" or qname.startswith("torch.")):
             rule = self.rules.get(qname)
+            if qname == "torch.manual_seed" and id(original) in self._statement_calls and len(original.args) == 1:
+                return updated  # the statement becomes `rngs = nnx.Rngs(seed)`
             if rule is None or rule.kind in ("method", "constant"):
                 self.report("T2J901", f"`{qname}` has no rule; left as is", node=original)
                 return updated
@@ -424,6 +468,13 @@ class Rewriter(cst.CSTTransformer):
                 if any((c, attr) in self.facts.needs_rngs for c in _mro(self.facts, scope.cls)):
                     return self._with_rngs(updated)
             if (
+                func.attr.value == "forward"
+                and isinstance(func.value, cst.Call)
+                and dotted_name(func.value.func) == "super"
+                and scope.cls is not None
+            ):
+                return updated.with_changes(func=updated.func.with_changes(attr=cst.Name("__call__")))
+            if (
                 func.attr.value == "__init__"
                 and isinstance(func.value, cst.Call)
                 and dotted_name(func.value.func) == "super"
@@ -437,7 +488,7 @@ class Rewriter(cst.CSTTransformer):
                 if rule is not None:
                     return self._apply(rule, original, updated, receiver=updated.func.value)
                 name = func.attr.value
-                if name.endswith("_") and not name.endswith("__") and not receiver_is_self:
+                if name.endswith("_") and not name.endswith("__") and not receiver_is_self and self._inplace_on_name(original) is None:
                     self.report("T2J202", f"in-place `.{name}(...)`: rewrite as `x = ...` (JAX arrays are immutable)",
                                 node=original)
         return updated

@@ -1,0 +1,57 @@
+"""Any input, valid or not, gets a result and never an exception."""
+
+import ast
+
+from hypothesis import given, settings, strategies as st, HealthCheck
+
+from conftest import FIXTURES, REALWORLD, ROOT
+from torch2jax import convert_source
+
+SOURCES = [p.read_text() for p in sorted(FIXTURES.glob("*/torch_model.py")) + sorted(REALWORLD.glob("*.py"))]
+TRICKY = (ROOT / "tests" / "inputs" / "tricky.py").read_text()
+
+
+def _check(source: str) -> None:
+    result = convert_source(source)
+    if result.ok:
+        ast.parse(result.code)  # every output parses
+    else:
+        assert result.code == source and result.diagnostics[0].code in ("T2J001", "T2J002")
+    assert not [d for d in result.diagnostics if d.code == "T2J903"], [d.text() for d in result.diagnostics]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.text())
+def test_arbitrary_text(text):
+    _check("import torch\n" + text)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(index=st.integers(0, len(SOURCES) - 1), data=st.data())
+def test_truncated_and_spliced_real_files(index, data):
+    source = SOURCES[index]
+    cut = data.draw(st.integers(0, len(source)))
+    other = SOURCES[data.draw(st.integers(0, len(SOURCES) - 1))]
+    start = data.draw(st.integers(0, len(other)))
+    _check(source[:cut] + other[start:start + 400])
+
+
+def test_tricky_constructs():
+    result = convert_source(TRICKY, filename="tricky.py")
+    codes = {d.code for d in result.diagnostics}
+    # reflect padding, functional dropout, cuda, no_grad, optim: each reported, none lost
+    assert {"T2J102", "T2J302", "T2J902", "T2J901", "T2J202"} <= codes
+    assert "super().__call__(x)" in result.code
+    assert "y = y + 1" in result.code
+    assert "y = y.at[0].set(3)" in result.code
+    assert "rngs = nnx.Rngs(0)\nmodel = make(rngs=rngs)" in result.code
+    assert "def make(d=4, *, rngs: nnx.Rngs):" in result.code
+    assert "nn = lambda t: t\n        return nn(y @ self.w)" in result.code  # a local `nn` is not torch.nn
+    assert "self.steps = nnx.Variable(jnp.zeros(()))" in result.code
+    assert convert_source(result.code).code == result.code
+
+
+def test_no_torch_file_is_left_alone():
+    source = "import numpy as np\n\nx = np.ones(3)  # comment\n"
+    result = convert_source(source)
+    assert result.code == source and [d.code for d in result.diagnostics] == ["T2J003"]

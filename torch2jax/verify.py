@@ -829,7 +829,7 @@ class _Run:
         jnp = self.J.jnp
         self.tmodel.load_state_dict(self.torch_state)
         for _, variable, array in self.plan:
-            variable.value = jnp.array(array)
+            variable.set_value(jnp.array(array))
 
     def _torch_forward(self, inputs=None, grad=False):
         torch = self.T.torch

@@ -194,13 +194,13 @@ def test_missing_translated_file_is_written(tmp_path):
 def test_sibling_imports_and_nothing_written(tmp_path):
     (tmp_path / "sizes.py").write_text("HIDDEN = 8\n")
     (tmp_path / "net.py").write_text(
-        "import torch.nn as nn\nfrom sizes import HIDDEN\n\n"
+        "import torch\nimport torch.nn as nn\nfrom sizes import HIDDEN\n\n"
         "class Net(nn.Module):\n"
         "    def __init__(self):\n"
         "        super().__init__()\n"
         "        self.fc = nn.Linear(4, HIDDEN)\n\n"
         "    def forward(self, x):\n"
-        "        return self.fc(x).tanh()\n"
+        "        return torch.tanh(self.fc(x))\n"
     )
     before = sorted(p.name for p in tmp_path.iterdir())
     path_before = list(sys.path)
@@ -354,3 +354,36 @@ def test_load_torch_weights_round_trip_through_saved_state_dict(tmp_path):
     actual = np.asarray(jmodel(x))
     np.testing.assert_allclose(actual, expected, rtol=1e-4, atol=1e-5)
     np.testing.assert_array_equal(np.asarray(jmodel.bn.var[...]), state["bn.running_var"].numpy())
+
+
+# ---------------------------------------------------------------------- model expressions, loss, eager fallback
+
+GATED = """\
+import torch
+import torch.nn as nn
+
+
+class Gated(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x):
+        y = self.fc(x)
+        if y.sum() > 0:  # value-dependent Python control flow: does not trace under jax.jit
+            return y * 2
+        return torch.tanh(y)
+
+
+model = Gated()
+"""
+
+
+def test_module_level_object_loss_expression_and_eager_fallback(tmp_path):
+    source = tmp_path / "gated.py"
+    source.write_text(GATED)
+    report = verify(source, "model", ["float32[2,4]"], loss="(out ** 2).mean()")
+    assert report.ok, report.table()
+    assert any("does not trace under jax.jit" in n for n in report.notes)
+    assert any("module-level object" in n for n in report.notes)
+    assert any(t["name"] == "grad:fc.weight" for t in report.stages["numeric"]["tensors"])

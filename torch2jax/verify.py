@@ -518,7 +518,7 @@ def _numerics():
     torch.backends.cudnn.allow_tf32 = False
     torch.set_float32_matmul_precision("highest")
     try:
-        with jax.default_device(jax.devices("cpu")[0]):
+        with jax.default_device(jax.devices("cpu")[0]), torch.random.fork_rng(devices=[]):
             yield
     finally:
         jax.config.update("jax_default_matmul_precision", old_prec)
@@ -638,6 +638,12 @@ class _StageFailed(Exception):
     pass
 
 
+def _first_name(problems: list[str]) -> str:
+    """The tensor named (in backticks) by the first problem."""
+    parts = problems[0].split("`")
+    return parts[1] if len(parts) > 2 else problems[0]
+
+
 def _apply(model, *inputs):
     return model(*inputs)
 
@@ -680,7 +686,8 @@ class _Run:
                 raise
             raise VerifyError(f"could not import {self.source}: {_exc_text(exc)}{_where(exc, self.source)}") from exc
 
-    def _translation(self) -> tuple[str, Path, list[Path]]:
+    def _translation(self) -> tuple[str, Path, list[Path], str | None]:
+        """(code, the file it stands for, extra import dirs, display name for in-memory code)."""
         from torch2jax.convert import atomic_write, convert_source
 
         r = self.r
@@ -716,6 +723,7 @@ class _Run:
         torch.manual_seed(self.r.seed)
         try:
             tmodel = eval(self.torch_code, dict(vars(tmod)))
+            is_object = not self.is_call and not isinstance(tmodel, type)
             if isinstance(tmodel, type):
                 tmodel = tmodel()
         except Exception as exc:
@@ -728,7 +736,7 @@ class _Run:
             raise _StageFailed(f"the model does not build in the translation: {_exc_text(exc)}{_where(exc, jpath)}") from exc
         if not isinstance(jmodel, nnx.Module):
             raise _StageFailed(f"the translation's model is a {type(jmodel).__name__}, not an nnx.Module")
-        if not self.is_call and tmodel is not None:
+        if is_object:
             self.r.notes.append("--model names a module-level object: the translation's object was used as built there")
 
         if self.perturb:
@@ -746,7 +754,7 @@ class _Run:
         st["weights"] = len(plan)
         if problems:
             st["problems"] = problems
-            st["worst"] = problems[0]
+            st["worst"] = _first_name(problems)
             raise _StageFailed(f"{len(problems)} weight-transfer problem(s): the parameters do not map one to one")
         import numpy as np
 
@@ -769,7 +777,7 @@ class _Run:
         st["outputs"] = [{"name": n, "shape": list(a.shape), "dtype": str(a.dtype)} for n, a in t_leaves]
         if problems:
             st["problems"] = problems
-            st["worst"] = problems[0].split("`")[1]
+            st["worst"] = _first_name(problems)
             raise _StageFailed("the forward outputs differ in structure, shape or dtype")
         self.eval_outputs = (t_leaves, j_leaves)
 
@@ -781,16 +789,22 @@ class _Run:
         jax, nnx = self.J.jax, self.J.nnx
         import numpy as np
 
-        def build():
+        def namespace():
             ns = dict(vars(jmod))
             ns[_RNGS_NAME] = nnx.Rngs(self.r.seed)
-            built = eval(self.jax_code, ns)
-            if isinstance(built, type):
-                built = built(rngs=nnx.Rngs(self.r.seed))
-            return built
+            return ns
 
-        if not self.is_call:  # a module-level object: take it as it is
-            return build()
+        if self.is_call:
+            def build():
+                return eval(self.jax_code, namespace())
+        else:
+            obj = eval(self.jax_code, namespace())
+            if not isinstance(obj, type):  # a module-level object: take it as it is
+                return obj
+
+            def build():
+                return obj(rngs=nnx.Rngs(self.r.seed))
+
         try:
             abstract = nnx.eval_shape(build)
         except Exception:

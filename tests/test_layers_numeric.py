@@ -111,6 +111,13 @@ def test_pool_modules(k, stride, padding, kind):
     "x.max(1)[0] + x.min(dim=2)[0].sum()",
     "torch.max(x, 3)[1].float()",
     "x.unsqueeze(1).squeeze(1)",
+    "x.tanh() + x.sigmoid().abs() - x.relu() * x.square().sqrt() + x.neg().sign()",
+    "x.std(dim=1) + x.var(2, keepdim=True).sum() + x.std(-1, unbiased=False).mean()",
+    "x.repeat(1, 2, 1, 1) + x.repeat(1, 2, 1, 1).cumsum(dim=3)",
+    "x.clamp(min=-0.5, max=0.5) + x.clamp(max=0.1) + x.clip(-1, 1)",
+    "x.softmax(dim=1) + x.log_softmax(-1)",
+    "x.expand_as(x) * x.type_as(x)",
+    "torch.where(x > 0, x, torch.zeros(2, 3, 8, 6)) + torch.exp(x) * torch.sqrt(x.abs())",
 ])
 def test_tensor_functions(forward):
     check("nn.Identity()", data((2, 3, 8, 6)), forward=forward)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import libcst as cst
 
 from torch2jax.emit import arg, bind, build, call, target_arguments
-from torch2jax.transforms import Unsupported, code_of, expr, literal, value_expr, _MISSING
+from torch2jax.transforms import NotTorch, Unsupported, code_of, expr, literal, value_expr, _MISSING
 
 
 def _simple(node: cst.BaseExpression) -> bool:
@@ -219,6 +219,11 @@ def masked_fill(rule, node, ctx, receiver):
 
 def split(rule, node, ctx, receiver):
     """torch splits by chunk size; jnp.split by section count or indices."""
+    first = node.args[0].value if node.args else None
+    if first is None or isinstance(literal(first), str) or any(
+        a.keyword and a.keyword.value in ("sep", "maxsplit") for a in node.args
+    ):
+        raise NotTorch  # str.split(), str.split(","), str.split(sep=...)
     bound = bind(rule, node, receiver)
     x = bound["input"]
     dim = bound.get("dim", value_expr(0))
@@ -252,6 +257,16 @@ def passthrough_module(rule, node, ctx, receiver):
     return expr("lambda x: x")
 
 
+def type_as(rule, node, ctx, receiver):
+    bound = bind(rule, node, receiver)
+    return call(cst.Attribute(value=receiver, attr=cst.Name("astype")), [cst.Attribute(value=bound["other"], attr=cst.Name("dtype"))])
+
+
+def expand_as(rule, node, ctx, receiver):
+    bound = bind(rule, node, receiver)
+    return call(ctx.imports.ref("jax.numpy.broadcast_to"), [receiver, cst.Attribute(value=bound["other"], attr=cst.Name("shape"))])
+
+
 def manual(rule, node, ctx, receiver):
     raise Unsupported("T2J201" if rule.kind in ("layer", "module_fn") else "T2J302", f"`{rule.torch}`: {rule.note}")
 
@@ -273,5 +288,7 @@ HANDLERS = {
     "masked_fill": masked_fill,
     "split": split,
     "passthrough_module": passthrough_module,
+    "type_as": type_as,
+    "expand_as": expand_as,
     "manual": manual,
 }

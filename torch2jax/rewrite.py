@@ -19,7 +19,7 @@ from torch2jax.emit import Imports, arg, build, call, target_arguments
 from torch2jax.handlers import DTYPE_NAMES, HANDLERS
 from torch2jax.names import bound_names, dotted_name
 from torch2jax.rules import Rule, RuleSet
-from torch2jax.transforms import Unsupported, code_of, literal, value_expr
+from torch2jax.transforms import NotTorch, Unsupported, code_of, literal, value_expr
 
 ELEMENTWISE = {"jax.nn.relu", "jax.nn.gelu", "jax.nn.silu", "jax.nn.sigmoid", "jax.numpy.tanh", "jax.nn.leaky_relu"}
 
@@ -424,6 +424,8 @@ class Rewriter(cst.CSTTransformer):
     def leave_Call(self, original: cst.Call, updated: cst.Call):
         try:
             return self._call(original, updated)
+        except NotTorch:
+            return updated
         except Unsupported as exc:
             self.report(exc.code, exc.message, node=original)
             return updated
@@ -488,8 +490,14 @@ class Rewriter(cst.CSTTransformer):
                 if rule is not None:
                     return self._apply(rule, original, updated, receiver=updated.func.value)
                 name = func.attr.value
-                if name.endswith("_") and not name.endswith("__") and not receiver_is_self and self._inplace_on_name(original) is None:
-                    self.report("T2J202", f"in-place `.{name}(...)`: rewrite as `x = ...` (JAX arrays are immutable)",
+                if receiver_is_self:
+                    pass  # the module's own methods
+                elif name.endswith("_") and not name.endswith("__"):
+                    if self._inplace_on_name(original) is None:
+                        self.report("T2J202", f"in-place `.{name}(...)`: rewrite as `x = ...` (JAX arrays are immutable)",
+                                    node=original)
+                elif name in self.rules.untranslated_methods:
+                    self.report("T2J901", f"`.{name}(...)`: {self.rules.untranslated_methods[name]}; left as is",
                                 node=original)
         return updated
 

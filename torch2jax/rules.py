@@ -175,6 +175,7 @@ class RuleSet:
     def __init__(self, rules: list[Rule]):
         self.rules: list[Rule] = []
         self.by_name: dict[str, Rule] = {}
+        self.untranslated_methods: dict[str, str] = {}  # Tensor method name -> why it is reported
         for rule in rules:
             self.add(rule)
 
@@ -204,8 +205,15 @@ def load_file(path: Path, ruleset: RuleSet | None = None) -> RuleSet:
         raise RuleError(f"{source}: cannot read rule file: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise RuleError(f"{source}: not valid TOML: {exc}") from None
-    if set(data) - {"rule"}:
-        raise RuleError(f"{source}: unknown top-level key(s) {sorted(set(data) - {'rule'})}; expected [[rule]] tables")
+    if set(data) - {"rule", "untranslated"}:
+        raise RuleError(f"{source}: unknown top-level key(s) {sorted(set(data) - {'rule', 'untranslated'})}; expected [[rule]] tables")
+    untranslated = data.get("untranslated", {})
+    if untranslated:
+        methods = untranslated.get("tensor_methods", [])
+        if not isinstance(methods, list) or not all(isinstance(m, str) for m in methods) or not untranslated.get("note"):
+            raise RuleError(f"{source}: [untranslated] needs `note` and a list of names `tensor_methods`")
+        for name in methods:
+            ruleset.untranslated_methods[name] = untranslated["note"]
     entries = data.get("rule", [])
     if not isinstance(entries, list):
         raise RuleError(f"{source}: `rule` must be an array of tables ([[rule]])")
@@ -241,6 +249,7 @@ def load_rules(extra: list[str | Path] | tuple = ()) -> RuleSet:
     ruleset = RuleSet([])
     ruleset.rules = list(base.rules)
     ruleset.by_name = dict(base.by_name)
+    ruleset.untranslated_methods = dict(base.untranslated_methods)
     for path in extra:
         load_file(Path(path), ruleset)
     return ruleset

@@ -130,6 +130,18 @@ def shape(nodes, rule) -> cst.BaseExpression:
     return cst.Tuple([cst.Element(n) for n in nodes])
 
 
+def unbiased_ddof(node, rule) -> cst.BaseExpression:
+    """torch's ``unbiased`` flag as numpy's ``ddof`` (torch defaults to the unbiased estimate)."""
+    value = literal(node)
+    if isinstance(value, bool):
+        return value_expr(int(value))
+    return expr(f"int({code_of(node)})")
+
+
+class NotTorch(Exception):
+    """The call only looks like a tensor method (``line.split(",")``); leave it alone."""
+
+
 VALUE_TRANSFORMS: dict[str, Callable] = {
     "kernel_tuple": kernel_tuple,
     "one_minus": one_minus,
@@ -138,4 +150,5 @@ VALUE_TRANSFORMS: dict[str, Callable] = {
     "gelu_approximate": gelu_approximate,
     "normalized_shape": normalized_shape,
     "shape": shape,
+    "unbiased_ddof": unbiased_ddof,
 }

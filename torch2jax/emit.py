@@ -44,8 +44,7 @@ class Imports:
 
     def source(self, text: str) -> cst.BaseExpression:
         """An expression written with qualified names (``jax.numpy.float32``)."""
-        node = cst.parse_expression(text)
-        return node.visit(_QualifiedToLocal(self))
+        return parse_expr(text).visit(_QualifiedToLocal(self))
 
 
 class _QualifiedToLocal(cst.CSTTransformer):

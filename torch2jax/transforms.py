@@ -42,7 +42,9 @@ def is_literal(node: cst.BaseExpression) -> bool:
 
 
 def expr(source: str) -> cst.BaseExpression:
-    return cst.parse_expression(source)
+    from torch2jax.emit import parse_expr
+
+    return parse_expr(source)
 
 
 def value_expr(value: Any) -> cst.BaseExpression:

@@ -116,7 +116,7 @@ def plan_transfer(nnx_model, tensors: dict[str, np.ndarray], rules: RuleSet | No
                 + f", translation {tuple(nnx_value.shape)}"
             )
             return
-        plan.append((key, variable, array.astype(np.asarray(nnx_value).dtype, copy=False)))
+        plan.append((key, variable, array.astype(np.dtype(nnx_value.dtype), copy=False)))
 
     def walk(obj, prefix: str) -> None:
         if isinstance(obj, nnx.Sequential):

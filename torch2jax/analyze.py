@@ -140,13 +140,13 @@ def _callee_key(facts: FileFacts, call: cst.Call, cls: str | None) -> FuncKey | 
         and func.value.value == "self"
         and cls is not None
     ):
-        for owner in _mro(facts, cls):
+        for owner in mro(facts, cls):
             if (owner, func.attr.value) in facts.functions:
                 return (owner, func.attr.value)
     return None
 
 
-def _mro(facts: FileFacts, cls: str) -> list[str]:
+def mro(facts: FileFacts, cls: str) -> list[str]:
     order, todo = [], [cls]
     while todo:
         c = todo.pop(0)
@@ -260,4 +260,4 @@ def _direct_channels_last(facts: FileFacts, gathered: dict[FuncKey, _Calls], rul
 
 def _mro_subclasses(facts: FileFacts, cls: str) -> set[str]:
     """The class and every class in the file that inherits from it."""
-    return {c for c in facts.module_classes if cls in _mro(facts, c)}
+    return {c for c in facts.module_classes if cls in mro(facts, c)}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from torch2jax.emit import arg, bind, build, call, target_arguments
+from torch2jax.emit import bind, build, call, target_arguments
 from torch2jax.transforms import NotTorch, Unsupported, code_of, expr, literal, value_expr, _MISSING
 
 

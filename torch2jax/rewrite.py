@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from torch2jax.analyze import FileFacts
-from torch2jax.diagnostics import Diagnostic, marker
-from torch2jax.emit import Imports, arg, build, call, target_arguments
-from torch2jax.handlers import DTYPE_NAMES, HANDLERS
+from torch2jax.analyze import FileFacts, mro
+from torch2jax.diagnostics import marker
+from torch2jax.emit import Imports, arg, bind, build, call, target_arguments
+from torch2jax.handlers import HANDLERS, _module_fn
 from torch2jax.names import bound_names, dotted_name
 from torch2jax.rules import Rule, RuleSet
 from torch2jax.transforms import NotTorch, Unsupported, code_of, literal, value_expr
@@ -193,7 +193,7 @@ class Rewriter(cst.CSTTransformer):
         scope = self._scopes.pop()
         if len(self._scopes) > 1:
             return updated
-        cls, name = scope.key
+        name = scope.key[1]
         cls = scope.cls
         if cls is not None and name == "forward":
             updated = updated.with_changes(name=cst.Name("__call__"))
@@ -201,9 +201,7 @@ class Rewriter(cst.CSTTransformer):
             updated = self._add_rngs_param(updated)
         if cls is not None and name == "__init__" and cls in self.facts.uses_training:
             stmt = cst.parse_statement("self.deterministic = False  # nnx: .train()/.eval() set this")
-            updated = self._append_to_body(updated, stmt, after_super=True)
-        if isinstance(updated.body, cst.IndentedBlock) and not updated.body.body:
-            updated = updated.with_changes(body=updated.body.with_changes(body=[cst.parse_statement("pass")]))
+            updated = self._insert_first(updated, stmt)
         return updated
 
     def _add_rngs_param(self, func: cst.FunctionDef) -> cst.FunctionDef:
@@ -217,10 +215,10 @@ class Rewriter(cst.CSTTransformer):
         return func.with_changes(params=params.with_changes(kwonly_params=[*params.kwonly_params, new], star_arg=star))
 
     @staticmethod
-    def _append_to_body(func: cst.FunctionDef, stmt, after_super: bool) -> cst.FunctionDef:
+    def _insert_first(func: cst.FunctionDef, stmt) -> cst.FunctionDef:
+        """Insert ``stmt`` at the top of the body, after a docstring."""
         body = list(func.body.body)
         index = 0
-        # keep a docstring first
         if body and isinstance(body[0], cst.SimpleStatementLine) and isinstance(body[0].body[0], cst.Expr) and isinstance(
             body[0].body[0].value, (cst.SimpleString, cst.ConcatenatedString)
         ):
@@ -465,9 +463,7 @@ class Rewriter(cst.CSTTransformer):
                     return self.channels_last(inner, rank)
                 if attr == "forward":
                     return updated.with_changes(func=cst.Name("self"))
-                from torch2jax.analyze import _mro  # local: keep the module graph acyclic
-
-                if any((c, attr) in self.facts.needs_rngs for c in _mro(self.facts, scope.cls)):
+                if any((c, attr) in self.facts.needs_rngs for c in mro(self.facts, scope.cls)):
                     return self._with_rngs(updated)
             if (
                 func.attr.value == "forward"
@@ -512,8 +508,6 @@ class Rewriter(cst.CSTTransformer):
         if rule.handler:
             new = HANDLERS[rule.handler](rule, updated, self, receiver)
         else:
-            from torch2jax.emit import bind
-
             bound = bind(rule, updated, receiver)
             kwargs = target_arguments(rule, bound, self.imports)
             if rule.rngs:
@@ -524,8 +518,6 @@ class Rewriter(cst.CSTTransformer):
                     x = receiver
                 new = build(rule, cst.Attribute(value=x, attr=cst.Name(rule.target[1:])), kwargs)
             elif rule.kind == "module_fn":
-                from torch2jax.handlers import _module_fn
-
                 new = _module_fn(self, self.imports.ref(rule.target), kwargs)
             else:
                 first = [kwargs.pop("input", receiver)] if rule.kind == "method" else []

@@ -8,8 +8,10 @@ with nothing written.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import difflib
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -147,7 +149,7 @@ def _convert(args) -> int:
     if args.in_place and args.output:
         print("torch2jax: error: --in-place and -o/--output cannot be used together", file=sys.stderr)
         return 2
-    rules = load_rules(args.rules) if args.rules else None
+    load_rules(args.rules)  # a bad rule file is reported before any work
     inputs = _inputs(args.paths)
     if not inputs:
         print("torch2jax: error: no Python files found", file=sys.stderr)
@@ -162,21 +164,20 @@ def _convert(args) -> int:
     all_diags = []
     status = 0
     results = []
-    # Convert everything first; write only when every input could be read and parsed.
+    # Read and convert everything first; write only when every input could be read and parsed.
+    texts = []
     for path, root in inputs:
-        name = "-" if path is None else str(path)
         try:
-            if path is None:
-                text = sys.stdin.read()
-            else:
-                text, _ = read_source(path)
+            texts.append(sys.stdin.read() if path is None else read_source(path)[0])
         except InputError as exc:
             print(f"torch2jax: error: {exc}", file=sys.stderr)
             return 2
-        result = convert_source(text, filename=name, rules=rules)
+    names = ["-" if path is None else str(path) for path, _ in inputs]
+    for (path, root), text, result in zip(inputs, texts, _convert_all(names, texts, args.rules)):
         if not result.ok:
             _print_diagnostics(args, result.diagnostics)
-            print(f"torch2jax: error: {name} could not be converted; nothing was written", file=sys.stderr)
+            print(f"torch2jax: error: {result.diagnostics[0].path} could not be converted; nothing was written",
+                  file=sys.stderr)
             return 2
         results.append((path, root, text, result))
         all_diags += result.diagnostics
@@ -208,6 +209,35 @@ def _convert(args) -> int:
     if args.format == "text" and not args.quiet:
         print(summary(all_diags, files=len(results)), file=sys.stderr)
     return status
+
+
+PARALLEL_FROM = 8  # files; below this a process pool costs more than it saves
+
+
+def _convert_one(job):
+    name, text, rule_files = job
+    return convert_source(text, filename=name, rules=load_rules(rule_files) if rule_files else None)
+
+
+def _convert_all(names: list[str], texts: list[str], rule_files: list[str]):
+    """Results in input order; files are spread over the CPU cores when there are many,
+    with a progress line on a terminal."""
+    jobs = [(n, t, list(rule_files)) for n, t in zip(names, texts)]
+    workers = min(os.cpu_count() or 1, len(jobs))
+    progress = sys.stderr.isatty() and len(jobs) >= PARALLEL_FROM
+    if workers < 2 or len(jobs) < PARALLEL_FROM:
+        results = map(_convert_one, jobs)
+    else:
+        pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers)
+        results = pool.map(_convert_one, jobs, chunksize=4)
+    out = []
+    for i, result in enumerate(results, 1):
+        out.append(result)
+        if progress:
+            print(f"\rtorch2jax: {i}/{len(jobs)} files", end="", file=sys.stderr, flush=True)
+    if progress:
+        print(file=sys.stderr)
+    return out
 
 
 def _print_diagnostics(args, diagnostics) -> None:

@@ -516,13 +516,17 @@ class Rewriter(cst.CSTTransformer):
                 x = kwargs.pop("input", None)
                 if x is None:
                     x = receiver
-                new = build(rule, cst.Attribute(value=x, attr=cst.Name(rule.target[1:])), kwargs)
+                method = cst.Name(rule.target[1:])
+                func = updated.func.with_changes(value=x, attr=method) if isinstance(updated.func, cst.Attribute) else cst.Attribute(value=x, attr=method)
+                new = build(rule, func, kwargs)  # the original `.` keeps its line break in a chain
             elif rule.kind == "module_fn":
                 new = _module_fn(self, self.imports.ref(rule.target), kwargs)
             else:
                 first = [kwargs.pop("input", receiver)] if rule.kind == "method" else []
                 new = build(rule, self.imports.ref(rule.target), kwargs, extra_first=first)
         new = _keep_layout(updated, new)
+        if updated.lpar and isinstance(new, cst.BaseExpression):  # `(x.view(...)\n .sum())` keeps its parentheses
+            new = new.with_changes(lpar=updated.lpar, rpar=updated.rpar)
         if rule.status == "approximate":
             code = "T2J104" if "BatchNorm" in rule.torch else ("T2J101" if rule.kind in ("layer", "module_fn") else "T2J301")
             self.report(code, f"`{rule.torch}`: {rule.note}", node=original, handled=True)

@@ -79,3 +79,23 @@ def test_installed_torch_nn_package_converts_cleanly():
         result = convert_source(path.read_text(encoding="utf-8"), filename=str(path))
         assert result.ok and not [d for d in result.diagnostics if d.code == "T2J903"], path
         ast.parse(result.code)
+
+
+def test_relative_import_before_torch_import():
+    source = '"""doc"""\nfrom . import utils\nimport torch\nx = torch.fft.fft(torch.zeros(3))\n'
+    result = convert_source(source)
+    assert result.code.startswith('"""doc"""\nfrom . import utils\nimport jax.numpy as jnp\nimport torch\n')
+    assert [d.code for d in result.diagnostics] == ["T2J901"]
+
+
+def test_internal_error_gives_the_input_back(monkeypatch):
+    import torch2jax.convert as convert_module
+
+    def broken(*args, **kwargs):
+        raise KeyError("boom")
+
+    monkeypatch.setattr(convert_module, "settle_imports", broken)
+    source = (FIXTURES / "mlp" / "torch_model.py").read_text()
+    result = convert_source(source, filename="mlp.py")
+    assert result.code == source and not result.changed
+    assert [d.code for d in result.diagnostics] == ["T2J903"] and "KeyError" in result.diagnostics[0].message

@@ -55,9 +55,23 @@ def _resolve_rules(rules) -> RuleSet:
 
 
 def convert_source(source: str, *, filename: str | None = None, rules=None) -> ConversionResult:
-    """Translate one file's PyTorch source to JAX; returns the code and the diagnostics."""
+    """Translate one file's PyTorch source to JAX; returns the code and the diagnostics.
+
+    Never raises on user input: a bug of ours on some construct gives the input back
+    unchanged with a T2J903 error, so no code is lost.
+    """
     path = filename or "<string>"
-    ruleset = _resolve_rules(rules)
+    ruleset = _resolve_rules(rules)  # a bad rule file is the caller's error: RuleError
+    try:
+        return _convert(source, path, ruleset)
+    except RecursionError:
+        message = "the file nests too deeply to convert; left unchanged"
+    except Exception as exc:  # noqa: BLE001 - the safety net promised above
+        message = f"internal error ({type(exc).__name__}: {exc}); the file was left unchanged, please report this"
+    return ConversionResult(source, [Diagnostic("T2J903", message, path, 1, 1)], changed=False, ok=True)
+
+
+def _convert(source: str, path: str, ruleset: RuleSet) -> ConversionResult:
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as exc:
@@ -110,9 +124,9 @@ def settle_imports(module: cst.Module, table: ImportTable, needed: set[str], use
             stmt.body[0], (cst.Import, cst.ImportFrom)
         ):
             kept = _prune_import(stmt.body[0], torch_locals, used)
+            if insert_at is None and _imports_any(stmt.body[0], torch_locals):
+                insert_at = len(new_body)  # the JAX imports go where the torch ones were
             if kept is not stmt.body[0]:
-                if insert_at is None:
-                    insert_at = len(new_body)
                 if kept is None:
                     carried += list(stmt.leading_lines)
                     continue
@@ -142,13 +156,23 @@ def _already(statement: str, have: dict[str, str]) -> bool:
     return parts[1].split(".")[0] in have
 
 
+def _imports_any(node, names: set[str]) -> bool:
+    if isinstance(node.names, cst.ImportStar):
+        return False
+    return any(_local_name(alias) in names for alias in node.names)
+
+
+def _local_name(alias: cst.ImportAlias) -> str:
+    return alias.asname.name.value if alias.asname else cst.Module([]).code_for_node(alias.name).split(".")[0]
+
+
 def _prune_import(node, torch_locals: set[str], used: set[str]):
     """The import without its unused torch names; None when nothing is left."""
     if isinstance(node.names, cst.ImportStar):
         return node
     keep = []
     for alias in node.names:
-        local = alias.asname.name.value if alias.asname else cst.Module([]).code_for_node(alias.name).split(".")[0]
+        local = _local_name(alias)
         if local in torch_locals and local not in used:
             continue
         keep.append(alias)
@@ -165,7 +189,11 @@ def _after_docstring_and_future(body) -> int:
     for i, stmt in enumerate(body):
         if isinstance(stmt, cst.SimpleStatementLine) and (
             (i == 0 and isinstance(stmt.body[0], cst.Expr) and isinstance(stmt.body[0].value, cst.SimpleString))
-            or (isinstance(stmt.body[0], cst.ImportFrom) and cst.Module([]).code_for_node(stmt.body[0].module or cst.Name("")) == "__future__")
+            or (
+                isinstance(stmt.body[0], cst.ImportFrom)
+                and isinstance(stmt.body[0].module, cst.Name)
+                and stmt.body[0].module.value == "__future__"
+            )
         ):
             index = i + 1
         else:

@@ -170,3 +170,11 @@ def test_help_explains_exit_codes():
 def test_usage_error_exit_2():
     proc = run("convert")
     assert proc.returncode == 2
+
+
+def test_byte_order_mark_kept(tmp_path):
+    src = tmp_path / "bom.py"
+    src.write_bytes(b"\xef\xbb\xbf" + LENET.read_bytes())
+    out = tmp_path / "out.py"
+    assert main(["convert", str(src), "-o", str(out)]) == 0
+    assert out.read_bytes() == b"\xef\xbb\xbf" + EXPECTED.encode()

@@ -168,7 +168,7 @@ def _convert(args) -> int:
     texts = []
     for path, root in inputs:
         try:
-            texts.append(sys.stdin.read() if path is None else read_source(path)[0])
+            texts.append(sys.stdin.read() if path is None else read_source(path))
         except InputError as exc:
             print(f"torch2jax: error: {exc}", file=sys.stderr)
             return 2

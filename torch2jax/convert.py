@@ -62,6 +62,10 @@ def convert_source(source: str, *, filename: str | None = None, rules=None) -> C
     """
     path = filename or "<string>"
     ruleset = _resolve_rules(rules)  # a bad rule file is the caller's error: RuleError
+    if source.startswith(BOM):  # keep a byte-order mark where it was
+        result = convert_source(source[1:], filename=filename, rules=ruleset)
+        result.code = BOM + result.code
+        return result
     try:
         return _convert(source, path, ruleset)
     except RecursionError:
@@ -207,8 +211,11 @@ class InputError(Exception):
     """A file that cannot be converted (missing, unreadable, not UTF-8)."""
 
 
-def read_source(path: Path) -> tuple[str, str]:
-    """The text and its newline convention; raises InputError with a clear message."""
+BOM = "\ufeff"
+
+
+def read_source(path: Path) -> str:
+    """The file's text (a UTF-8 byte-order mark kept as a leading U+FEFF); raises InputError."""
     try:
         raw = Path(path).read_bytes()
     except FileNotFoundError:
@@ -218,11 +225,9 @@ def read_source(path: Path) -> tuple[str, str]:
     except OSError as exc:
         raise InputError(f"{path}: cannot read: {exc.strerror}") from None
     try:
-        text = raw.decode("utf-8-sig" if raw.startswith(b"\xef\xbb\xbf") else "utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 (byte {exc.start}); save it as UTF-8 and try again") from None
-    newline = "\r\n" if "\r\n" in text else "\n"
-    return text, newline
 
 
 def atomic_write(path: Path, text: str) -> None:
@@ -248,7 +253,7 @@ def convert_file(path, output=None, *, rules=None) -> ConversionResult:
     Raises InputError for a missing or undecodable file.
     """
     path = Path(path)
-    text, _ = read_source(path)
+    text = read_source(path)
     result = convert_source(text, filename=str(path), rules=rules)
     if output is not None and result.ok:
         atomic_write(Path(output), result.code)

@@ -99,3 +99,20 @@ def test_internal_error_gives_the_input_back(monkeypatch):
     result = convert_source(source, filename="mlp.py")
     assert result.code == source and not result.changed
     assert [d.code for d in result.diagnostics] == ["T2J903"] and "KeyError" in result.diagnostics[0].message
+
+
+def test_module_api_without_nnx_equivalent_is_reported():
+    source = (
+        "import torch.nn as nn\n\n\nclass M(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.fc = nn.Linear(2, 2)\n        self.apply(self._init)\n\n    def _init(self, m):\n"
+        "        if isinstance(m, nn.Linear):\n            nn.init.zeros_(m.bias)\n"
+    )
+    result = convert_source(source, filename="m.py")
+    texts = [d.text() for d in result.diagnostics]
+    assert texts == [
+        "m.py:8:9: T2J201 error `self.apply(...)`: nn.Module.apply has no NNX equivalent; initialise in __init__ "
+        "or loop over nnx.iter_graph(self); left as is",
+        "m.py:11:26: T2J901 error `torch.nn.Linear` used as a value (not called) is not translated; left as is",
+        "m.py:12:13: T2J901 error `torch.nn.init.zeros_` has no rule; left as is",
+    ]
+    assert result.code.count("# torch2jax: T2J") == 3

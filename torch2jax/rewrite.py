@@ -24,6 +24,25 @@ from torch2jax.transforms import NotTorch, Unsupported, code_of, literal, value_
 ELEMENTWISE = {"jax.nn.relu", "jax.nn.gelu", "jax.nn.silu", "jax.nn.sigmoid", "jax.numpy.tanh", "jax.nn.leaky_relu"}
 
 
+# nn.Module methods a module may call on itself that nnx.Module does not have.
+MODULE_API = {
+    "apply": "nn.Module.apply has no NNX equivalent; initialise in __init__ or loop over nnx.iter_graph(self)",
+    "modules": "use nnx.iter_graph(self) to walk submodules",
+    "named_modules": "use nnx.iter_graph(self) to walk submodules",
+    "children": "use nnx.iter_graph(self) to walk submodules",
+    "parameters": "use nnx.state(self, nnx.Param)",
+    "named_parameters": "use nnx.state(self, nnx.Param)",
+    "buffers": "use nnx.state(self, nnx.Variable)",
+    "state_dict": "use nnx.state(self)",
+    "load_state_dict": "use nnx.update(self, state) or torch2jax.load_torch_weights",
+    "register_forward_hook": "NNX has no hooks; call the code explicitly",
+    "register_forward_pre_hook": "NNX has no hooks; call the code explicitly",
+    "register_full_backward_hook": "NNX has no hooks; transform the gradient explicitly",
+    "register_parameter": "assign an nnx.Param attribute",
+    "add_module": "assign the submodule as an attribute",
+    "zero_grad": "JAX computes gradients functionally; there is nothing to zero",
+}
+
 INPLACE_OPERATORS = {"add_": "+", "sub_": "-", "mul_": "*", "div_": "/"}
 INPLACE_NODES = {"+": cst.Add, "-": cst.Subtract, "*": cst.Multiply, "/": cst.Divide}
 
@@ -395,7 +414,10 @@ class Rewriter(cst.CSTTransformer):
             return self.imports.ref(rule.target)
         if qname in ("torch", "torch.nn", "torch.nn.functional"):
             return updated
-        self.report("T2J901", f"`{qname}` has no rule; left as is", node=original)
+        if rule is not None:
+            self.report("T2J901", f"`{qname}` used as a value (not called) is not translated; left as is", node=original)
+        else:
+            self.report("T2J901", f"`{qname}` has no rule; left as is", node=original)
         return updated
 
     def leave_Arg(self, original, updated):
@@ -463,8 +485,12 @@ class Rewriter(cst.CSTTransformer):
                     return self.channels_last(inner, rank)
                 if attr == "forward":
                     return updated.with_changes(func=cst.Name("self"))
-                if any((c, attr) in self.facts.needs_rngs for c in mro(self.facts, scope.cls)):
+                owners = mro(self.facts, scope.cls)
+                if any((c, attr) in self.facts.needs_rngs for c in owners):
                     return self._with_rngs(updated)
+                if attr in MODULE_API and not any((c, attr) in self.facts.functions for c in owners):
+                    self.report("T2J201", f"`self.{attr}(...)`: {MODULE_API[attr]}; left as is", node=original)
+                    return updated
             if (
                 func.attr.value == "forward"
                 and isinstance(func.value, cst.Call)

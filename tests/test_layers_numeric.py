@@ -110,6 +110,7 @@ def test_pool_modules(k, stride, padding, kind):
     "torch.stack([x, x], 0).mean(1)",
     "x.max(1)[0] + x.min(dim=2)[0].sum()",
     "torch.max(x, 3)[1].float()",
+    "x.max(dim=1).values + torch.min(x, 1, keepdim=True).indices.float()",
     "x.unsqueeze(1).squeeze(1)",
     "x.tanh() + x.sigmoid().abs() - x.relu() * x.square().sqrt() + x.neg().sign()",
     "x.std(dim=1) + x.var(2, keepdim=True).sum() + x.std(-1, unbiased=False).mean()",

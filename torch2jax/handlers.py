@@ -159,7 +159,7 @@ def reduce_with_indices(rule, node, ctx, receiver):
         raise Unsupported("T2J302", f"`{rule.torch}(..., dim)` on an expression: bind it to a name first")
     values = call(ctx.imports.ref(rule.target), [x], dict(kwargs))
     indices = call(ctx.imports.ref(f"jax.numpy.arg{name}"), [x], dict(kwargs))
-    return cst.Tuple([cst.Element(values), cst.Element(indices)])
+    return ctx.values_indices(values, indices)
 
 
 def parameter(rule, node, ctx, receiver):

@@ -71,6 +71,7 @@ class Rewriter(cst.CSTTransformer):
         self._markers: list[list[str]] = []
         self._callee_ids: set[int] = set()
         self._statement_calls: set[int] = set()
+        self._pairs: dict[int, tuple] = {}
         self._unpacked: dict[int, int] = {}
         self._inner_ids: set[int] = set()
         self._to_first: dict[int, tuple[cst.BaseExpression, int]] = {}  # node id -> (inner, rank)
@@ -144,6 +145,13 @@ class Rewriter(cst.CSTTransformer):
         self._to_first[id(out)] = (y, rank)
         self._keep_alive.append(out)
         return out
+
+    def values_indices(self, values, indices) -> cst.Tuple:
+        """torch's (values, indices) result; ``.values`` / ``.indices`` on it pick one."""
+        pair = cst.Tuple([cst.Element(values), cst.Element(indices)])
+        self._pairs[id(pair)] = (values, indices)
+        self._keep_alive.append(pair)
+        return pair
 
     def wrap_layer(self, layer: cst.BaseExpression, rank: int) -> cst.BaseExpression:
         """A channels-last Flax layer made to take and return channels-first arrays."""
@@ -378,6 +386,9 @@ class Rewriter(cst.CSTTransformer):
         self._inner_ids.add(id(node.value))
 
     def leave_Attribute(self, original: cst.Attribute, updated: cst.Attribute):
+        pair = self._pairs.get(id(updated.value))
+        if pair is not None and updated.attr.value in ("values", "indices"):
+            return pair[updated.attr.value == "indices"]
         if id(original) in self._callee_ids or id(original) in self._inner_ids:
             return updated
         if (

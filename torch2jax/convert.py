@@ -72,7 +72,21 @@ def convert_source(source: str, *, filename: str | None = None, rules=None) -> C
         message = "the file nests too deeply to convert; left unchanged"
     except Exception as exc:  # noqa: BLE001 - the safety net promised above
         message = f"internal error ({type(exc).__name__}: {exc}); the file was left unchanged, please report this"
-    return ConversionResult(source, [Diagnostic("T2J903", message, path, 1, 1)], changed=False, ok=True)
+    return _invalid_python(source, path) or ConversionResult(
+        source, [Diagnostic("T2J903", message, path, 1, 1)], changed=False, ok=True
+    )
+
+
+def _invalid_python(source: str, path: str) -> ConversionResult | None:
+    """A T2J001 result when Python rejects the input (LibCST's parser accepts a little more)."""
+    try:
+        ast.parse(source, path)
+    except SyntaxError as bad:
+        line, col = bad.lineno or 1, bad.offset or 1
+        return ConversionResult(source, [Diagnostic("T2J001", f"syntax error: {bad.msg}", path, line, col)], ok=False)
+    except (ValueError, RecursionError, MemoryError) as bad:  # NUL bytes, absurd nesting
+        return ConversionResult(source, [Diagnostic("T2J001", f"not valid Python: {bad}", path, 1, 1)], ok=False)
+    return None
 
 
 def _convert(source: str, path: str, ruleset: RuleSet) -> ConversionResult:
@@ -93,6 +107,9 @@ def _convert(source: str, path: str, ruleset: RuleSet) -> ConversionResult:
     try:
         tree = ast.parse(draft, path)  # the output must parse; its names tell which imports are still used
     except SyntaxError as exc:
+        invalid = _invalid_python(source, path)
+        if invalid is not None:
+            return invalid
         diagnostics.append(
             Diagnostic("T2J903", f"the translation did not parse ({exc.msg}); output reverted to the input", path, 1, 1)
         )

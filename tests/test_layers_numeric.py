@@ -119,6 +119,13 @@ def test_pool_modules(k, stride, padding, kind):
     "x.softmax(dim=1) + x.log_softmax(-1)",
     "x.expand_as(x) * x.type_as(x)",
     "torch.where(x > 0, x, torch.zeros(2, 3, 8, 6)) + torch.exp(x) * torch.sqrt(x.abs())",
+    "torch.matmul(x, x.transpose(2, 3)) + x.matmul(x.transpose(-1, -2)) + x.pow(2).sum()",
+    "torch.mm(x[0, 0], x[0, 0].t()) + torch.bmm(x[0], x[0].transpose(1, 2)).sum()",
+    "torch.argmax(x, dim=1).float() + x.argmax(dim=1, keepdim=True).float()",
+    "x.detach() * torch.ones(8, 6) + torch.tensor([1.0, 2.0, 3.0, 4.0, 5.0, 6.0]) * torch.arange(0, 6)",
+    "x.to(torch.float32).float() + x.long().float() + x.int().float() + x.bool().float()",
+    "x.masked_fill(x > 0.5, 0.0) + torch.tril(x) + torch.cat(x.split(2, dim=3), dim=3)",
+    "x.size(1) * x.dim() * x.numel() + x.mean() + torch.sum(x, dim=1, keepdim=True) + torch.mean(x, 2, keepdim=True)",
 ])
 def test_tensor_functions(forward):
     check("nn.Identity()", data((2, 3, 8, 6)), forward=forward)
@@ -192,3 +199,19 @@ def test_dropout_eval_is_identity_and_train_drops():
     j.train()
     y = np.asarray(j(jnp.ones((4, 50))))
     assert set(np.unique(y)) <= {0.0, 2.0} and (y == 0).any()
+
+
+@pytest.mark.parametrize("layer, shape", [
+    ("nn.AdaptiveAvgPool2d((1, 1))", (2, 3, 5, 4)),
+    ("nn.AdaptiveAvgPool2d(1)", (2, 3, 5, 4)),
+    ("nn.AdaptiveAvgPool1d(1)", (2, 3, 7)),
+    ("nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten())", (2, 3, 6, 6)),
+    ("nn.Sequential(nn.Conv1d(3, 4, 3), nn.AdaptiveAvgPool1d(1), nn.Flatten(), nn.Linear(4, 2))", (2, 3, 9)),
+])
+def test_container_and_pool_modules(layer, shape):
+    check(layer, data(shape))
+
+
+def test_module_dict():
+    check("nn.ModuleDict({'a': nn.Linear(4, 3), 'b': nn.Linear(3, 2)})", data((2, 4)),
+          forward="self.layer['b'](self.layer['a'](x))")

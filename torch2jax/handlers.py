@@ -248,7 +248,7 @@ def split(rule, node, ctx, receiver):
     if not _simple(x) or not (_simple(size) or isinstance(value, int)):
         raise Unsupported("T2J302", "split by chunk size on an expression: bind it to a name first")
     s, d = code_of(size), code_of(dim)
-    indices = expr(f"range({s}, {code_of(x)}.shape[{d}], {s})")
+    indices = expr(f"list(range({s}, {code_of(x)}.shape[{d}], {s}))")
     return call(ctx.imports.ref("jax.numpy.split"), [x, indices], {"axis": dim})
 
 

@@ -125,6 +125,8 @@ def test_pool_modules(k, stride, padding, kind):
     "x.detach() * torch.ones(8, 6) + torch.tensor([1.0, 2.0, 3.0, 4.0, 5.0, 6.0]) * torch.arange(0, 6)",
     "x.to(torch.float32).float() + x.long().float() + x.int().float() + x.bool().float()",
     "x.masked_fill(x > 0.5, 0.0) + torch.tril(x) + torch.cat(x.split(2, dim=3), dim=3)",
+    "x.abs().rsqrt() + (x.abs() + 1).log() + x.sin() * x.cos() + x.floor() + x.ceil() + x.isnan().float()",
+    "x.abs().log1p() + x.erf() + (x.abs() + 1).reciprocal() + x.exp()",
     "x.size(1) * x.dim() * x.numel() + x.mean() + torch.sum(x, dim=1, keepdim=True) + torch.mean(x, 2, keepdim=True)",
 ])
 def test_tensor_functions(forward):

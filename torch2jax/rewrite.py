@@ -109,10 +109,6 @@ class Rewriter(cst.CSTTransformer):
             return None
         return cst.parse_expression("rngs.params()")
 
-    def dtype(self, qualified: str) -> cst.BaseExpression:
-        rule = self.rules.get(qualified)
-        return self.imports.source(rule.target) if rule else self.imports.ref("jax.numpy." + qualified.split(".")[-1])
-
     @staticmethod
     def _perms(rank: int) -> tuple[tuple, tuple]:
         to_last = (0, *range(2, rank), 1)

@@ -1,16 +1,13 @@
 """Helpers for numeric tests: run a torch source and its translation side by side."""
 
-import types
-
 import numpy as np
 
 from torch2jax import convert_source
+from torch2jax.verify import load_module
 
 
 def load_source(code: str, name: str):
-    module = types.ModuleType(name)
-    exec(compile(code, f"<{name}>", "exec"), module.__dict__)
-    return module
+    return load_module(f"{name}.py", code=code, tag=name, display=f"<{name}>")
 
 
 def translate(torch_code: str):

@@ -128,10 +128,9 @@ def parse_rule(raw: dict, source: str, index: int) -> Rule:
             supported=tuple(supported) if supported is not None else None,
             note=spec.get("note", ""),
         )
-    for table in ("defaults",):
-        for aname in raw.get(table, {}):
-            if aname not in signature:
-                raise _fail(source, name, f"`{table}.{aname}` is not in the signature")
+    for aname in raw.get("defaults", {}):
+        if aname not in signature:
+            raise _fail(source, name, f"`defaults.{aname}` is not in the signature")
     handler = raw.get("handler")
     if handler is not None and handler not in handlers.HANDLERS:
         raise _fail(source, name, f"`handler` {handler!r} is not a known handler")

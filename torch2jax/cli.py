@@ -16,7 +16,8 @@ import sys
 from pathlib import Path
 
 from torch2jax import __version__
-from torch2jax.convert import InputError, atomic_write, convert_source, read_source
+from torch2jax.convert import convert_source
+from torch2jax.files import InputError, atomic_write, read_source
 from torch2jax.diagnostics import codes_table, summary
 from torch2jax.rules import RuleError, load_rules
 

@@ -1,4 +1,4 @@
-"""The pipeline: read -> parse -> analyze -> rewrite -> imports -> emit.
+"""The pipeline: read -> parse -> analyze -> one walk -> imports -> emit.
 
 Nothing here raises on user input: a file that cannot be parsed or decoded comes
 back unchanged with an error diagnostic, and an output that would not parse is
@@ -9,29 +9,22 @@ from __future__ import annotations
 
 import ast
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import libcst as cst
 
+from torch2jax import handlers, passes, transforms  # noqa: F401  (they register themselves)
 from torch2jax.analyze import analyze
 from torch2jax.diagnostics import Diagnostic
-from torch2jax.names import ImportTable
+from torch2jax.files import BOM, InputError, atomic_write, read_source
+from torch2jax.imports import settle_imports
 from torch2jax.positions import node_positions
-from torch2jax.rewrite import Rewriter
 from torch2jax.rules import RuleSet, load_rules
+from torch2jax.state import State
+from torch2jax.walk import Walker
 
-# The order imports are written in (stdlib first, then third party, as isort would).
-IMPORT_ORDER = [
-    "import functools",
-    "import math",
-    "import jax",
-    "import jax.numpy as jnp",
-    "import numpy as np",
-    "import optax",
-    "from flax import nnx",
-]
+__all__ = ["ConversionResult", "InputError", "atomic_write", "convert_file", "convert_source", "read_source"]
 
 
 @dataclass
@@ -100,9 +93,9 @@ def _convert(source: str, path: str, ruleset: RuleSet) -> ConversionResult:
     if not facts.imports.imports_torch:
         return ConversionResult(source, [Diagnostic("T2J003", "no torch import; nothing to convert", path, 1, 1)])
 
-    rewriter = Rewriter(facts, ruleset)
-    new_module = module.visit(rewriter)
-    diagnostics = _positioned(module, rewriter.pending, path)
+    state = State(facts, ruleset)
+    new_module = module.visit(Walker(state))
+    diagnostics = _positioned(module, state.pending, path)
     draft = new_module.code
     try:
         tree = ast.parse(draft, path)  # the output must parse; its names tell which imports are still used
@@ -115,152 +108,20 @@ def _convert(source: str, path: str, ruleset: RuleSet) -> ConversionResult:
         )
         return ConversionResult(source, diagnostics, changed=False, ok=True)
     used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
-    code = settle_imports(new_module, facts.imports, rewriter.imports.needed, used).code
+    code = settle_imports(new_module, facts.imports, state.imports.needed, used).code
     return ConversionResult(code, diagnostics, changed=code != source)
 
 
 def _positioned(module: cst.Module, pending, path: str) -> list[Diagnostic]:
     if not pending:
         return []
-    positions = node_positions(module, [p[0] for p in pending])  # only for files with something to say
+    positions = node_positions(module, [p.node for p in pending])  # only for files with something to say
     out = []
-    for node, code, message, handled, severity in pending:
-        line, col = positions.get(id(node), (0, 0))
-        out.append(Diagnostic(code, message, path, line, col, severity=severity, handled=handled))
+    for p in pending:
+        line, col = positions.get(id(p.node), (0, 0))
+        out.append(Diagnostic(p.code, p.message, path, line, col, severity=p.severity, handled=p.handled))
     out.sort(key=lambda d: (d.line, d.column, d.code))
     return out
-
-
-def settle_imports(module: cst.Module, table: ImportTable, needed: set[str], used: set[str]) -> cst.Module:
-    """Drop torch imports nothing refers to any more (``used``: the names the output
-    reads); add the JAX ones asked for, where the torch imports were."""
-    torch_locals = table.torch_names()
-    have = ImportTable.from_module(module).aliases
-    body = list(module.body)
-    insert_at = None
-    carried: list = []
-    new_body = []
-    for stmt in body:
-        if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(
-            stmt.body[0], (cst.Import, cst.ImportFrom)
-        ):
-            kept = _prune_import(stmt.body[0], torch_locals, used)
-            if insert_at is None and _imports_any(stmt.body[0], torch_locals):
-                insert_at = len(new_body)  # the JAX imports go where the torch ones were
-            if kept is not stmt.body[0]:
-                if kept is None:
-                    carried += list(stmt.leading_lines)
-                    continue
-                stmt = stmt.with_changes(body=[kept])
-        new_body.append(stmt)
-    if insert_at is None:
-        insert_at = _after_docstring_and_future(new_body)
-    missing = [s for s in IMPORT_ORDER if s in needed and not _already(s, have)]
-    statements = [cst.parse_statement(s + "\n") for s in missing]
-    if statements:
-        statements[0] = statements[0].with_changes(leading_lines=carried)
-        carried = []
-    if carried and insert_at < len(new_body):
-        nxt = new_body[insert_at]
-        new_body[insert_at] = nxt.with_changes(leading_lines=[*carried, *nxt.leading_lines])
-    new_body[insert_at:insert_at] = statements
-    return module.with_changes(body=new_body)
-
-
-def _already(statement: str, have: dict[str, str]) -> bool:
-    if statement.startswith("from "):
-        _, mod, _, name = statement.split()
-        return have.get(name) == f"{mod}.{name}"
-    parts = statement.split()
-    if "as" in parts:
-        return have.get(parts[-1]) == parts[1]
-    return parts[1].split(".")[0] in have
-
-
-def _imports_any(node, names: set[str]) -> bool:
-    if isinstance(node.names, cst.ImportStar):
-        return False
-    return any(_local_name(alias) in names for alias in node.names)
-
-
-def _local_name(alias: cst.ImportAlias) -> str:
-    return alias.asname.name.value if alias.asname else cst.Module([]).code_for_node(alias.name).split(".")[0]
-
-
-def _prune_import(node, torch_locals: set[str], used: set[str]):
-    """The import without its unused torch names; None when nothing is left."""
-    if isinstance(node.names, cst.ImportStar):
-        return node
-    keep = []
-    for alias in node.names:
-        local = _local_name(alias)
-        if local in torch_locals and local not in used:
-            continue
-        keep.append(alias)
-    if len(keep) == len(node.names):
-        return node
-    if not keep:
-        return None
-    keep[-1] = keep[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
-    return node.with_changes(names=keep)
-
-
-def _after_docstring_and_future(body) -> int:
-    index = 0
-    for i, stmt in enumerate(body):
-        if isinstance(stmt, cst.SimpleStatementLine) and (
-            (i == 0 and isinstance(stmt.body[0], cst.Expr) and isinstance(stmt.body[0].value, cst.SimpleString))
-            or (
-                isinstance(stmt.body[0], cst.ImportFrom)
-                and isinstance(stmt.body[0].module, cst.Name)
-                and stmt.body[0].module.value == "__future__"
-            )
-        ):
-            index = i + 1
-        else:
-            break
-    return index
-
-
-# ---------------------------------------------------------------------- files
-
-class InputError(Exception):
-    """A file that cannot be converted (missing, unreadable, not UTF-8)."""
-
-
-BOM = "\ufeff"
-
-
-def read_source(path: Path) -> str:
-    """The file's text (a UTF-8 byte-order mark kept as a leading U+FEFF); raises InputError."""
-    try:
-        raw = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a directory") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror}") from None
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 (byte {exc.start}); save it as UTF-8 and try again") from None
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write beside the target and rename over it: never a half-written file."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        if path.exists():
-            os.chmod(tmp, path.stat().st_mode & 0o7777)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def convert_file(path, output=None, *, rules=None) -> ConversionResult:

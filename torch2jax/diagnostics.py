@@ -66,6 +66,22 @@ class Diagnostic:
         return asdict(self)
 
 
+class Unsupported(Exception):
+    """A construct a rule or a concern cannot translate; carries the diagnostic's code and message.
+
+    The walk reports it at the node being translated and leaves that node as it was.
+    """
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class NotTorch(Exception):
+    """The call only looks like a torch API (``line.split(",")``); leave it alone, silently."""
+
+
 def marker(code: str, message: str) -> str:
     """The comment placed in the output at a spot that still needs a person."""
     return f"# {MARKER_PREFIX} {code} {message}"

@@ -1,7 +1,10 @@
 """Rule files: the knowledge of what each torch API becomes, as data.
 
 A rule file is TOML with an array of ``[[rule]]`` tables; the schema is checked here
-and every bad entry is reported with its file, entry and reason (RuleError).
+and every bad entry is reported with its file, entry and reason (RuleError). This module
+holds data only: the handlers and value transforms a rule names are looked up in the
+registry they registered themselves in (importing ``torch2jax`` imports them all), so a
+name nobody registered is reported when the file is loaded.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+from torch2jax.registry import HANDLERS, VALUE_TRANSFORMS
 
 KINDS = ("layer", "module_fn", "function", "method", "constant")
 STATUSES = ("exact", "approximate", "manual")
@@ -91,8 +96,6 @@ def _param_specs(source: str, name: str, table: Any, what: str) -> dict[str, Par
 
 
 def parse_rule(raw: dict, source: str, index: int) -> Rule:
-    from torch2jax import handlers, transforms  # the names rules may refer to
-
     name = raw.get("torch") if isinstance(raw.get("torch"), str) else f"#{index}"
     unknown = set(raw) - RULE_KEYS
     if unknown:
@@ -118,7 +121,7 @@ def parse_rule(raw: dict, source: str, index: int) -> Rule:
             raise _fail(source, name, f"`args.{aname}` is not in the signature")
         if not isinstance(spec, dict) or set(spec) - ARG_KEYS:
             raise _fail(source, name, f"`args.{aname}` must be a table with keys from {sorted(ARG_KEYS)}")
-        if spec.get("transform") and spec["transform"] not in transforms.VALUE_TRANSFORMS:
+        if spec.get("transform") and spec["transform"] not in VALUE_TRANSFORMS:
             raise _fail(source, name, f"`args.{aname}.transform` {spec['transform']!r} is not a known transform")
         supported = spec.get("supported")
         args[aname] = ArgSpec(
@@ -132,7 +135,7 @@ def parse_rule(raw: dict, source: str, index: int) -> Rule:
         if aname not in signature:
             raise _fail(source, name, f"`defaults.{aname}` is not in the signature")
     handler = raw.get("handler")
-    if handler is not None and handler not in handlers.HANDLERS:
+    if handler is not None and handler not in HANDLERS:
         raise _fail(source, name, f"`handler` {handler!r} is not a known handler")
     layout = raw.get("layout")
     if layout is not None and layout not in LAYOUTS:

@@ -3,57 +3,17 @@
 Each takes the argument's expression and the rule and returns the target's
 expression; literals are computed (``momentum=0.1`` becomes ``momentum=0.9``),
 other expressions are rewritten symbolically. A transform that cannot express a
-value raises Unsupported, and the call is reported and left as it was.
+value raises Unsupported, and the call is reported and left as it was. Each
+registers itself by name; the rule loader rejects a name nobody registered.
 """
 
 from __future__ import annotations
 
-import ast
-from typing import Any, Callable
-
 import libcst as cst
 
-_MISSING = object()
-
-
-class Unsupported(Exception):
-    """A construct the rule cannot translate; carries the diagnostic code and message."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-def code_of(node: cst.CSTNode) -> str:
-    return cst.Module(body=[]).code_for_node(node)
-
-
-def literal(node: cst.BaseExpression) -> Any:
-    """The Python value of a literal expression, or _MISSING."""
-    try:
-        return ast.literal_eval(code_of(node))
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return _MISSING
-
-
-def is_literal(node: cst.BaseExpression) -> bool:
-    return literal(node) is not _MISSING
-
-
-def expr(source: str) -> cst.BaseExpression:
-    from torch2jax.emit import parse_expr
-
-    return parse_expr(source)
-
-
-def value_expr(value: Any) -> cst.BaseExpression:
-    """An expression for a Python literal value (floats printed shortest-round-trip)."""
-    if isinstance(value, float):
-        value = round(value, 12)
-    from torch2jax.emit import parse_expr
-
-    return parse_expr(repr(value))
+from torch2jax.diagnostics import Unsupported
+from torch2jax.registry import value_transform
+from torch2jax.syntax import code_of, expr, literal, value_expr
 
 
 def _ntuple(node: cst.BaseExpression, n: int) -> cst.BaseExpression:
@@ -71,10 +31,12 @@ def _ntuple(node: cst.BaseExpression, n: int) -> cst.BaseExpression:
     return cst.Tuple([cst.Element(node)] * n)
 
 
+@value_transform("kernel_tuple")
 def kernel_tuple(node, rule) -> cst.BaseExpression:
     return _ntuple(node, rule.spatial_dims or 1)
 
 
+@value_transform("one_minus")
 def one_minus(node, rule) -> cst.BaseExpression:
     value = literal(node)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -84,6 +46,7 @@ def one_minus(node, rule) -> cst.BaseExpression:
     return expr(f"1 - ({code_of(node)})" if not isinstance(node, (cst.Name, cst.Attribute)) else f"1 - {code_of(node)}")
 
 
+@value_transform("padding")
 def padding(node, rule) -> cst.BaseExpression:
     value = literal(node)
     if isinstance(value, str):
@@ -93,6 +56,7 @@ def padding(node, rule) -> cst.BaseExpression:
     return node  # ints and per-dimension tuples mean the same in nnx.Conv
 
 
+@value_transform("pool_padding")
 def pool_padding(node, rule) -> cst.BaseExpression:
     value = literal(node)
     n = rule.spatial_dims or 1
@@ -103,6 +67,7 @@ def pool_padding(node, rule) -> cst.BaseExpression:
     raise Unsupported("T2J102", f"pool padding {code_of(node)} must be a literal int or tuple to translate")
 
 
+@value_transform("gelu_approximate")
 def gelu_approximate(node, rule) -> cst.BaseExpression:
     value = literal(node)
     if value in ("none", "tanh"):
@@ -110,6 +75,7 @@ def gelu_approximate(node, rule) -> cst.BaseExpression:
     raise Unsupported("T2J302", f"approximate={code_of(node)} must be the literal 'none' or 'tanh'")
 
 
+@value_transform("normalized_shape")
 def normalized_shape(node, rule) -> cst.BaseExpression:
     value = literal(node)
     if isinstance(value, (tuple, list)):
@@ -123,6 +89,7 @@ def normalized_shape(node, rule) -> cst.BaseExpression:
     return node
 
 
+@value_transform("shape")
 def shape(nodes, rule) -> cst.BaseExpression:
     """torch's ``*size`` varargs (``zeros(2, 3)`` or ``zeros((2, 3))``) as one shape."""
     if isinstance(nodes, cst.BaseExpression):
@@ -132,25 +99,10 @@ def shape(nodes, rule) -> cst.BaseExpression:
     return cst.Tuple([cst.Element(n) for n in nodes])
 
 
+@value_transform("unbiased_ddof")
 def unbiased_ddof(node, rule) -> cst.BaseExpression:
     """torch's ``unbiased`` flag as numpy's ``ddof`` (torch defaults to the unbiased estimate)."""
     value = literal(node)
     if isinstance(value, bool):
         return value_expr(int(value))
     return expr(f"int({code_of(node)})")
-
-
-class NotTorch(Exception):
-    """The call only looks like a tensor method (``line.split(",")``); leave it alone."""
-
-
-VALUE_TRANSFORMS: dict[str, Callable] = {
-    "kernel_tuple": kernel_tuple,
-    "one_minus": one_minus,
-    "padding": padding,
-    "pool_padding": pool_padding,
-    "gelu_approximate": gelu_approximate,
-    "normalized_shape": normalized_shape,
-    "shape": shape,
-    "unbiased_ddof": unbiased_ddof,
-}

@@ -1,78 +1,15 @@
-"""Building target expressions: qualified names to the import style of the output,
-and the generic rule application (normalise torch arguments, rename, transform,
-make torch defaults explicit)."""
+"""From torch's arguments to the target's: bind a call through the rule's torch signature,
+rename, drop, transform values, state torch's defaults explicitly, and build the target call."""
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import libcst as cst
 
+from torch2jax.diagnostics import Unsupported
+from torch2jax.imports import Imports
+from torch2jax.registry import VALUE_TRANSFORMS
 from torch2jax.rules import ArgSpec, Rule
-from torch2jax.transforms import VALUE_TRANSFORMS, Unsupported, code_of, literal, value_expr, _MISSING
-
-# qualified prefix -> (import statement key, local prefix). Longest prefix first.
-IMPORT_STYLE = [
-    ("flax.nnx.", ("from flax import nnx", "nnx.")),
-    ("jax.numpy.", ("import jax.numpy as jnp", "jnp.")),
-    ("jax.", ("import jax", "jax.")),
-    ("optax.", ("import optax", "optax.")),
-    ("numpy.", ("import numpy as np", "np.")),
-    ("functools.", ("import functools", "functools.")),
-    ("math.", ("import math", "math.")),
-]
-
-
-@lru_cache(maxsize=4096)
-def parse_expr(text: str) -> cst.BaseExpression:
-    """Parsed once per text: CST nodes are immutable, so one instance can stand in many places."""
-    return cst.parse_expression(text)
-
-
-class Imports:
-    """The imports the output needs, requested by whoever emits a name."""
-
-    def __init__(self) -> None:
-        self.needed: set[str] = set()
-
-    def ref(self, qualified: str) -> cst.BaseExpression:
-        for prefix, (stmt, local) in IMPORT_STYLE:
-            if qualified.startswith(prefix):
-                self.needed.add(stmt)
-                return parse_expr(local + qualified[len(prefix):])
-        return parse_expr(qualified)
-
-    def source(self, text: str) -> cst.BaseExpression:
-        """An expression written with qualified names (``jax.numpy.float32``)."""
-        return parse_expr(text).visit(_QualifiedToLocal(self))
-
-
-class _QualifiedToLocal(cst.CSTTransformer):
-    def __init__(self, imports: Imports) -> None:
-        self.imports = imports
-
-    def leave_Attribute(self, original, updated):
-        from torch2jax.names import dotted_name
-
-        dotted = dotted_name(updated)
-        if dotted and any(dotted.startswith(p) for p, _ in IMPORT_STYLE):
-            return self.imports.ref(dotted)
-        return updated
-
-
-def arg(value: cst.BaseExpression, keyword: str | None = None) -> cst.Arg:
-    if keyword is None:
-        return cst.Arg(value=value)
-    return cst.Arg(
-        value=value,
-        keyword=cst.Name(keyword),
-        equal=cst.AssignEqual(whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")),
-    )
-
-
-def call(func: cst.BaseExpression, positional=(), keywords=None) -> cst.Call:
-    args = [arg(v) for v in positional] + [arg(v, k) for k, v in (keywords or {}).items()]
-    return cst.Call(func=func, args=args)
+from torch2jax.syntax import MISSING, arg, code_of, literal, value_expr
 
 
 def bind(rule: Rule, node: cst.Call, receiver: cst.BaseExpression | None = None) -> dict:
@@ -83,11 +20,10 @@ def bind(rule: Rule, node: cst.Call, receiver: cst.BaseExpression | None = None)
     signature = list(rule.signature)
     bound: dict = {}
     position = 0
-    args = list(node.args)
     if receiver is not None and signature and signature[0] in ("input", "self"):
         bound[signature[0]] = receiver
         position = 1
-    for a in args:
+    for a in node.args:
         if a.star == "**":
             raise Unsupported("T2J302", f"`**{code_of(a.value)}` cannot be matched to `{rule.torch}`'s arguments")
         if a.star == "*":
@@ -118,8 +54,8 @@ def bind(rule: Rule, node: cst.Call, receiver: cst.BaseExpression | None = None)
 def check_supported(rule: Rule, name: str, spec: ArgSpec, value) -> None:
     if spec.supported is None:
         return
-    lit = literal(value) if isinstance(value, cst.BaseExpression) else _MISSING
-    if lit is _MISSING or lit not in spec.supported:
+    lit = literal(value) if isinstance(value, cst.BaseExpression) else MISSING
+    if lit is MISSING or lit not in spec.supported:
         shown = code_of(value) if isinstance(value, cst.BaseExpression) else str(value)
         allowed = ", ".join(repr(v) for v in spec.supported)
         raise Unsupported(
@@ -152,6 +88,7 @@ def target_arguments(rule: Rule, bound: dict, imports: Imports) -> dict:
 
 
 def build(rule: Rule, target: cst.BaseExpression, kwargs: dict, extra_first=()) -> cst.Call:
+    """The target call: the rule's positional arguments first, the rest by keyword."""
     positional = list(extra_first)
     for name in rule.positional:
         if name not in kwargs:

@@ -1,0 +1,17 @@
+"""Rule handlers: the few torch APIs that a table cannot express.
+
+A rule names its handler (``handler = "sequential"``); the function registered under that
+name receives the rule, the call (its arguments already rewritten), the walk's State and
+the receiver of a tensor method, and returns the replacement expression or raises
+Unsupported. Importing this package registers every handler.
+"""
+
+from torch2jax.handlers import (  # noqa: F401  (imported for registration)
+    dtypes,
+    indexing,
+    manual,
+    modules,
+    pooling,
+    random,
+    shapes,
+)

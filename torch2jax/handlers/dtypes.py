@@ -1,0 +1,50 @@
+"""Casts and devices: ``x.float()`` -> ``x.astype(jnp.float32)``, ``x.type_as(y)``, and
+``x.cuda()`` / ``x.to(device)`` removed (JAX places arrays on its default device)."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from torch2jax.arguments import bind
+from torch2jax.diagnostics import Unsupported
+from torch2jax.names import dotted_name
+from torch2jax.registry import handler
+from torch2jax.syntax import MISSING, call, code_of, literal
+
+DTYPE_NAMES = {
+    "float32", "float", "float64", "double", "float16", "half", "bfloat16", "int64", "long", "int32", "int",
+    "int16", "short", "int8", "uint8", "bool", "complex64",
+}
+
+
+@handler("device")
+def device(rule, node, state, receiver):
+    """x.cuda() / x.cpu() / x.to(device): one device in JAX's default placement; x.to(dtype) casts."""
+    bound = bind(rule, node, receiver)
+    if rule.torch == "Tensor.to":
+        target = bound.get("dtype") or bound.get("device")
+        # The argument was rewritten already: torch.float32 arrives as jnp.float32.
+        dotted = dotted_name(target) if target is not None else None
+        if dotted and dotted.startswith("jnp.") and dotted[4:].rstrip("_") in DTYPE_NAMES:
+            return call(cst.Attribute(value=receiver, attr=cst.Name("astype")), [target])
+        if literal(target) is MISSING and not (isinstance(target, cst.Name) and "device" in target.value):
+            if not (isinstance(target, cst.Attribute) and target.attr.value == "device"):
+                raise Unsupported("T2J302", f"`.to({code_of(target)})`: a dtype or a device? Not translated")
+    state.report("T2J902", f"`{rule.torch.replace('Tensor', 'x')}(...)` removed: JAX places arrays on its default device",
+                 handled=True)
+    return receiver
+
+
+@handler("cast")
+def cast(rule, node, state, receiver):
+    """x.float() -> x.astype(jnp.float32)."""
+    if node.args:
+        raise Unsupported("T2J302", f"`{rule.torch}` with arguments is not translated")
+    return call(cst.Attribute(value=receiver, attr=cst.Name("astype")), [state.imports.source(rule.target)])
+
+
+@handler("type_as")
+def type_as(rule, node, state, receiver):
+    bound = bind(rule, node, receiver)
+    dtype = cst.Attribute(value=bound["other"], attr=cst.Name("dtype"))
+    return call(cst.Attribute(value=receiver, attr=cst.Name("astype")), [dtype])

@@ -1,0 +1,19 @@
+"""The concerns of the rewrite, each a module of callbacks registered by node type.
+
+Importing this package registers them; the order below is the order in which callbacks
+for the same node type run (the first exclusive callback that returns a node claims it).
+It matters only where two concerns could claim one node: torch calls before calls on
+the file's own names and methods, tensor-method rules before the in-place report.
+"""
+
+from torch2jax.passes import (  # noqa: F401  (imported for registration, in this order)
+    layers,
+    torch_functions,
+    values_indices,
+    layout,
+    module_classes,
+    tensor_methods,
+    inplace,
+    randomness,
+    references,
+)

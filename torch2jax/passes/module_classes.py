@@ -1,0 +1,257 @@
+"""nn.Module subclasses become nnx.Module subclasses.
+
+- bases: ``nn.Module`` -> ``nnx.Module`` (local module bases stay);
+- ``forward`` -> ``__call__`` (and ``self.forward(...)`` / ``super().forward(...)`` with it);
+- ``rngs``: every ``__init__`` of a module class, and every function that builds layers
+  (directly or through calls, see ``analyze``), takes a keyword-only ``rngs: nnx.Rngs`` and
+  passes it on to each construction of the file's own modules;
+- ``super().__init__()`` of a direct subclass goes (``nnx.Module`` needs no call);
+- ``register_buffer`` -> an ``nnx.Variable`` attribute; ``self.training`` -> ``not self.deterministic``;
+- the nn.Module API that NNX lacks (``self.apply``, ``self.parameters()``, hooks...) is reported.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from torch2jax.analyze import mro
+from torch2jax.names import dotted_name
+from torch2jax.registry import REMOVE, on_leave, on_statement, on_visit
+from torch2jax.state import State
+from torch2jax.syntax import arg, call, literal
+
+# nn.Module methods a module may call on itself that nnx.Module does not have.
+MODULE_API = {
+    "apply": "nn.Module.apply has no NNX equivalent; initialise in __init__ or loop over nnx.iter_graph(self)",
+    "modules": "use nnx.iter_graph(self) to walk submodules",
+    "named_modules": "use nnx.iter_graph(self) to walk submodules",
+    "children": "use nnx.iter_graph(self) to walk submodules",
+    "parameters": "use nnx.state(self, nnx.Param)",
+    "named_parameters": "use nnx.state(self, nnx.Param)",
+    "buffers": "use nnx.state(self, nnx.Variable)",
+    "state_dict": "use nnx.state(self)",
+    "load_state_dict": "use nnx.update(self, state) or torch2jax.load_torch_weights",
+    "register_forward_hook": "NNX has no hooks; call the code explicitly",
+    "register_forward_pre_hook": "NNX has no hooks; call the code explicitly",
+    "register_full_backward_hook": "NNX has no hooks; transform the gradient explicitly",
+    "register_parameter": "assign an nnx.Param attribute",
+    "add_module": "assign the submodule as an attribute",
+    "zero_grad": "JAX computes gradients functionally; there is nothing to zero",
+}
+
+TRAINING_FLAG = "self.deterministic = False  # nnx: .train()/.eval() set this"
+
+
+# ---------------------------------------------------------------------- the class
+
+
+@on_visit(cst.ClassDef)
+def keep_bases_for_the_class(state: State, node: cst.ClassDef) -> None:
+    if state.classes[-1][1]:  # bases are rewritten on leaving the class, not as torch references
+        state.inner.update(id(base.value) for base in node.bases)
+
+
+@on_leave(cst.ClassDef, exclusive=False)
+def module_bases(state: State, original: cst.ClassDef, updated: cst.ClassDef):
+    if not state.classes[-1][1]:
+        return None
+    bases = []
+    for base in updated.bases:
+        if state.facts.imports.qualify(base.value) == "torch.nn.Module":
+            bases.append(base.with_changes(value=state.imports.ref("flax.nnx.Module")))
+        else:
+            bases.append(base)
+    return updated.with_changes(bases=bases)
+
+
+@on_leave(cst.FunctionDef, exclusive=False)
+def method_shape(state: State, original: cst.FunctionDef, updated: cst.FunctionDef):
+    """``forward`` -> ``__call__``, the ``rngs`` parameter, the training flag in ``__init__``."""
+    if not state.at_top_level_function:
+        return None
+    scope = state.scope
+    name, cls = scope.key[1], scope.cls
+    if cls is not None and name == "forward":
+        updated = updated.with_changes(name=cst.Name("__call__"))
+    if scope.key in state.facts.needs_rngs:
+        updated = add_rngs_parameter(state, updated)
+    if cls is not None and name == "__init__" and cls in state.facts.uses_training:
+        updated = insert_first(updated, cst.parse_statement(TRAINING_FLAG))
+    return updated
+
+
+def add_rngs_parameter(state: State, func: cst.FunctionDef) -> cst.FunctionDef:
+    params = func.params
+    names = {p.name.value for p in (*params.params, *params.kwonly_params, *params.posonly_params)}
+    if "rngs" in names:
+        return func
+    new = cst.Param(name=cst.Name("rngs"), annotation=cst.Annotation(state.imports.ref("flax.nnx.Rngs")))
+    star = params.star_arg if not isinstance(params.star_arg, cst.MaybeSentinel) else cst.ParamStar()
+    return func.with_changes(params=params.with_changes(kwonly_params=[*params.kwonly_params, new], star_arg=star))
+
+
+def insert_first(func: cst.FunctionDef, stmt) -> cst.FunctionDef:
+    """Insert ``stmt`` at the top of the body, after a docstring."""
+    body = list(func.body.body)
+    index = 0
+    if body and isinstance(body[0], cst.SimpleStatementLine) and isinstance(body[0].body[0], cst.Expr) and isinstance(
+        body[0].body[0].value, (cst.SimpleString, cst.ConcatenatedString)
+    ):
+        index = 1
+    body.insert(index, stmt)
+    return func.with_changes(body=func.body.with_changes(body=body))
+
+
+# ---------------------------------------------------------------------- statements
+
+
+def _is_super_call(func, method: str) -> bool:
+    return (
+        isinstance(func, cst.Attribute)
+        and func.attr.value == method
+        and isinstance(func.value, cst.Call)
+        and dotted_name(func.value.func) == "super"
+    )
+
+
+@on_statement(cst.Expr)
+def drop_super_init(state: State, original: cst.Expr, updated: cst.Expr):
+    """``super().__init__()`` of a direct nn.Module subclass: nnx.Module needs no call."""
+    if not isinstance(original.value, cst.Call) or state.scope.cls is None:
+        return None
+    if _is_super_call(original.value.func, "__init__") and not state.facts.class_bases.get(state.scope.cls):
+        return REMOVE
+    return None
+
+
+@on_statement(cst.Expr)
+def register_buffer(state: State, original: cst.Expr, updated: cst.Expr):
+    """``self.register_buffer("name", value)`` -> ``self.name = nnx.Variable(value)``."""
+    c = original.value
+    if not (
+        isinstance(c, cst.Call)
+        and isinstance(c.func, cst.Attribute)
+        and c.func.attr.value == "register_buffer"
+        and state.scope.cls is not None
+        and isinstance(updated.value, cst.Call)
+    ):
+        return None
+    args = updated.value.args
+    if len(args) < 2 or not isinstance(args[0].value, cst.SimpleString) or args[0].keyword:
+        state.report("T2J201", "register_buffer with a computed name is not translated", node=original)
+        return original
+    target = cst.AssignTarget(cst.Attribute(cst.Name("self"), cst.Name(literal(args[0].value))))
+    value = args[1].value
+    if isinstance(value, cst.Name) and value.value == "None":
+        return cst.Assign(targets=[target], value=value)
+    return cst.Assign(targets=[target], value=call(state.imports.ref("flax.nnx.Variable"), [value]))
+
+
+# ---------------------------------------------------------------------- calls
+
+
+def with_rngs(state: State, node: cst.Call) -> cst.Call:
+    """The call with ``rngs=`` passed on (unless it has it, or passes ``**kwargs``)."""
+    if any(a.keyword and a.keyword.value == "rngs" for a in node.args):
+        return node
+    if any(a.star == "**" for a in node.args):
+        return node
+    return node.with_changes(args=[*node.args, arg(state.rngs_expr(), "rngs")])
+
+
+@on_leave(cst.Call)
+def construction(state: State, original: cst.Call, updated: cst.Call):
+    """A module class of this file, a function that builds layers, or a class passed as an argument."""
+    func = original.func
+    if not isinstance(func, cst.Name) or func.value in state.scope.shadowed:
+        return None
+    facts = state.facts
+    if (
+        func.value in facts.module_classes
+        or (None, func.value) in facts.needs_rngs
+        or func.value in facts.class_params.get(state.scope.key, ())
+    ):
+        return with_rngs(state, updated)
+    return None
+
+
+@on_leave(cst.Call)
+def self_call(state: State, original: cst.Call, updated: cst.Call):
+    """``self.forward(x)`` -> ``self(x)``; ``self.make_layer(...)`` gets rngs; nn.Module API reported."""
+    func = original.func
+    scope = state.scope
+    if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self"):
+        return None
+    if scope.cls is None:
+        return None
+    attr = func.attr.value
+    if attr == "forward":
+        return updated.with_changes(func=cst.Name("self"))
+    owners = mro(state.facts, scope.cls)
+    if any((c, attr) in state.facts.needs_rngs for c in owners):
+        return with_rngs(state, updated)
+    if attr in MODULE_API and not any((c, attr) in state.facts.functions for c in owners):
+        state.report("T2J201", f"`self.{attr}(...)`: {MODULE_API[attr]}; left as is", node=original)
+        return updated
+    return None
+
+
+@on_leave(cst.Call)
+def super_call(state: State, original: cst.Call, updated: cst.Call):
+    """``super().forward(x)`` -> ``super().__call__(x)``; ``super().__init__`` of a local base gets rngs."""
+    func = original.func
+    if state.scope.cls is None:
+        return None
+    if _is_super_call(func, "forward"):
+        return updated.with_changes(func=updated.func.with_changes(attr=cst.Name("__call__")))
+    if _is_super_call(func, "__init__") and state.facts.class_bases.get(state.scope.cls):
+        return with_rngs(state, updated)
+    return None
+
+
+# ---------------------------------------------------------------------- self.training
+
+
+@on_leave(cst.Attribute)
+def training_flag(state: State, original: cst.Attribute, updated: cst.Attribute):
+    """``self.training`` -> ``not self.deterministic`` (nnx's ``.train()``/``.eval()`` set it)."""
+    if not state.is_value_position(original):
+        return None
+    if (
+        isinstance(original.value, cst.Name)
+        and original.value.value == "self"
+        and original.attr.value == "training"
+        and state.scope.cls is not None
+    ):
+        return cst.UnaryOperation(
+            operator=cst.Not(),
+            expression=cst.Attribute(cst.Name("self"), cst.Name("deterministic")),
+            lpar=[cst.LeftParen()],
+            rpar=[cst.RightParen()],
+        )
+    return None
+
+
+def _unparenthesised_not(node):
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not) and node.lpar:
+        return node.with_changes(lpar=[], rpar=[])
+    return None
+
+
+@on_leave(cst.Arg, cst.Assign, exclusive=False)
+def bare_not_in_value(state: State, original, updated):
+    """``f(not self.deterministic)``: no parentheses where the grammar needs none."""
+    value = _unparenthesised_not(updated.value)
+    return updated.with_changes(value=value) if value is not None else None
+
+
+@on_leave(cst.Return, exclusive=False)
+def bare_not_in_return(state: State, original, updated):
+    value = _unparenthesised_not(updated.value) if updated.value else None
+    return updated.with_changes(value=value) if value is not None else None
+
+
+@on_leave(cst.If, cst.While, exclusive=False)
+def bare_not_in_test(state: State, original, updated):
+    test = _unparenthesised_not(updated.test)
+    return updated.with_changes(test=test) if test is not None else None

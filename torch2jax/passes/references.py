@@ -1,0 +1,48 @@
+"""torch names used as values, not called: ``torch.float32`` -> ``jnp.float32``, ``F.relu``
+passed as an argument -> ``jax.nn.relu``; anything else from torch used as a value is
+reported (T2J901)."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from torch2jax.passes.layers import is_torch
+from torch2jax.registry import on_leave
+from torch2jax.state import State
+
+QUIET = ("torch", "torch.nn", "torch.nn.functional")  # modules themselves (kept while something uses them)
+
+
+@on_leave(cst.Attribute)
+def attribute_reference(state: State, original: cst.Attribute, updated: cst.Attribute):
+    if not state.is_value_position(original):
+        return None
+    return torch_value(state, original, updated)
+
+
+@on_leave(cst.Name)
+def name_reference(state: State, original: cst.Name, updated: cst.Name):
+    if not state.is_value_position(original):
+        return None
+    qname = state.qualify(original)
+    if qname and qname.startswith("torch.") and qname in state.rules.by_name:
+        return torch_value(state, original, updated)
+    return None
+
+
+def torch_value(state: State, original, updated):
+    qname = state.qualify(original)
+    if not is_torch(qname):
+        return None
+    rule = state.rules.get(qname)
+    if rule is not None and rule.kind == "constant":
+        return state.imports.source(rule.target)
+    if rule is not None and rule.kind == "function" and not rule.handler and not rule.target_is_method:
+        return state.imports.ref(rule.target)
+    if qname in QUIET:
+        return None
+    if rule is not None:
+        state.report("T2J901", f"`{qname}` used as a value (not called) is not translated; left as is", node=original)
+    else:
+        state.report("T2J901", f"`{qname}` has no rule; left as is", node=original)
+    return updated

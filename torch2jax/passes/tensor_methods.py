@@ -1,0 +1,46 @@
+"""Tensor methods (``x.view(...)``, ``x.sum(dim=1)``, ``x.float()``): a call on a receiver that
+is not an imported name is looked up by method name in the ``Tensor.*`` rules. A method JAX
+arrays do not have (``rules/untranslated.toml``) is reported instead of failing at run time."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from torch2jax.registry import on_leave
+from torch2jax.rule_application import apply_rule
+from torch2jax.state import State
+
+
+def _method_receiver(state: State, original: cst.Call):
+    """The receiver's node when this is a method call on a value (not on an imported name)."""
+    func = original.func
+    if not isinstance(func, cst.Attribute) or not state.facts.imports.imports_torch:
+        return None
+    if state.qualify(func.value) is not None:
+        return None
+    return func.value
+
+
+@on_leave(cst.Call)
+def tensor_method(state: State, original: cst.Call, updated: cst.Call):
+    if _method_receiver(state, original) is None:
+        return None
+    rule = state.rules.method(original.func.attr.value)
+    if rule is None:
+        return None
+    return apply_rule(state, rule, original, updated, receiver=updated.func.value)
+
+
+@on_leave(cst.Call)
+def untranslated_method(state: State, original: cst.Call, updated: cst.Call):
+    receiver = _method_receiver(state, original)
+    if receiver is None or (isinstance(receiver, cst.Name) and receiver.value == "self"):
+        return None
+    name = original.func.attr.value
+    if name.endswith("_") and not name.endswith("__"):
+        return None  # in-place methods: see inplace
+    why = state.rules.untranslated_methods.get(name)
+    if why is None:
+        return None
+    state.report("T2J901", f"`.{name}(...)`: {why}; left as is", node=original)
+    return updated

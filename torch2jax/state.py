@@ -1,0 +1,141 @@
+"""What the walk knows at each node, in one object passed to every callback.
+
+The walk (``torch2jax.walk``) keeps it current as it enters and leaves nodes: the scope
+(module level, a method of an nn.Module subclass, a function that builds layers and so
+takes ``rngs``), the class being walked, the calls being translated, the syntactic role of
+nodes (callee, statement, unpacked into names) and the diagnostics reported so far.
+Concerns read it and report through it; the few cross-node facts one concern leaves for
+another (a transpose just emitted, a (values, indices) pair) are named fields here too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import libcst as cst
+
+from torch2jax.analyze import FileFacts
+from torch2jax.diagnostics import marker
+from torch2jax.imports import Imports
+from torch2jax.names import bound_names
+from torch2jax.rules import RuleSet
+from torch2jax.syntax import call, parse_expr, value_expr
+
+FuncKey = tuple  # (class name or None, function name)
+
+
+@dataclass(frozen=True)
+class Scope:
+    cls: str | None  # the nn.Module subclass whose method this is, else None
+    key: FuncKey | None  # the enclosing top-level function or method
+    has_rngs: bool  # an `rngs` name is in scope (the function takes it)
+    shadowed: frozenset  # local names that hide an import alias
+
+
+@dataclass
+class Pending:
+    """A diagnostic waiting for its position (computed once, for all of them, at the end)."""
+
+    node: cst.CSTNode | None
+    code: str
+    message: str
+    handled: bool
+    severity: str
+
+
+class State:
+    def __init__(self, facts: FileFacts, rules: RuleSet):
+        self.facts = facts
+        self.rules = rules
+        self.imports = Imports()
+        self.pending: list[Pending] = []
+        self.scopes: list[Scope] = [Scope(None, None, False, frozenset())]
+        self.classes: list[tuple[str, bool]] = []  # (name, is an nn.Module subclass)
+        self.markers: list[list[str]] = []  # per open statement: marker comments to attach
+        self.calls: list[cst.Call] = []  # calls being translated, innermost last
+        # Syntactic roles, by id of the original node.
+        self.callees: set[int] = set()  # the `func` of a call
+        self.inner: set[int] = set()  # the value of an attribute (`x` in `x.y`), class bases
+        self.statement_calls: set[int] = set()  # calls used as expression statements
+        self.unpacked: dict[int, int] = {}  # call -> how many names it is unpacked into
+        # Left by one concern for another, by id of the emitted node (kept alive so ids stay unique).
+        self.pairs: dict[int, tuple] = {}  # torch's (values, indices) results
+        self.transposed: dict[int, tuple[cst.BaseExpression, int]] = {}  # NHWC->NCHW transposes: (inner, rank)
+        self.keep_alive: list = []
+        self.module_rngs = False  # a module-level `rngs = nnx.Rngs(seed)` exists (from torch.manual_seed)
+
+    # ------------------------------------------------------------------ context
+    @property
+    def scope(self) -> Scope:
+        return self.scopes[-1]
+
+    @property
+    def in_module_class(self) -> bool:
+        return self.scope.cls is not None
+
+    @property
+    def at_top_level_function(self) -> bool:
+        """Inside a module-level function or a method, not a function nested in one."""
+        return len(self.scopes) == 2
+
+    def enter_class(self, node: cst.ClassDef) -> None:
+        name = node.name.value
+        self.classes.append((name, name in self.facts.module_classes and len(self.scopes) == 1))
+
+    def exit_class(self, node) -> None:
+        self.classes.pop()
+
+    def enter_function(self, node: cst.FunctionDef) -> None:
+        parent = self.scope
+        if len(self.scopes) == 1:  # a module-level function or a method
+            owner = self.classes[-1] if self.classes else None
+            key = (owner[0] if owner else None, node.name.value)
+            cls = owner[0] if owner and owner[1] else None
+            has_rngs = key in self.facts.needs_rngs
+        else:  # a nested function sees its parent's names, rngs included
+            key, cls, has_rngs = parent.key, parent.cls, parent.has_rngs
+        shadowed = frozenset(bound_names(node) & set(self.facts.imports.aliases)) | parent.shadowed
+        self.scopes.append(Scope(cls, key, has_rngs, shadowed))
+
+    def exit_function(self, node) -> None:
+        self.scopes.pop()
+
+    def qualify(self, node) -> str | None:
+        """The torch (or other imported) qualified name of a name/attribute chain, in this scope."""
+        if node is None:
+            return None
+        return self.facts.imports.qualify(node, self.scope.shadowed)
+
+    def is_value_position(self, original: cst.CSTNode) -> bool:
+        """Not called and not the object of an attribute: a name used as a value."""
+        return id(original) not in self.callees and id(original) not in self.inner
+
+    def unpacked_into(self) -> int | None:
+        """How many names the call being translated is unpacked into (``q, k, v = ...``)."""
+        return self.unpacked.get(id(self.calls[-1])) if self.calls else None
+
+    # ------------------------------------------------------------------ diagnostics
+    def report(self, code: str, message: str, *, node=None, handled=False, severity: str = "", mark=None) -> None:
+        """Record a diagnostic at ``node`` (default: the call being translated); unless it was
+        handled, also mark the enclosing statement with a ``# torch2jax: CODE ...`` comment."""
+        node = node if node is not None else (self.calls[-1] if self.calls else None)
+        self.pending.append(Pending(node, code, message, handled, severity))
+        if mark is None:
+            mark = not handled
+        if mark and self.markers:
+            text = marker(code, message)
+            if text not in self.markers[-1]:
+                self.markers[-1].append(text)
+
+    # ------------------------------------------------------------------ randomness
+    def rngs_expr(self) -> cst.BaseExpression:
+        """The ``rngs`` to pass to a layer built here."""
+        if self.scope.has_rngs or (self.scope.key is None and self.module_rngs):
+            return cst.Name("rngs")
+        return call(self.imports.ref("flax.nnx.Rngs"), [value_expr(0)])
+
+    def key_expr(self) -> cst.BaseExpression | None:
+        """A fresh random key, when an ``rngs`` is in scope."""
+        if not self.scope.has_rngs:
+            return None
+        return parse_expr("rngs.params()")

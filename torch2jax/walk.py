@@ -1,0 +1,161 @@
+"""The one walk over the file: a LibCST transformer that keeps the State current and
+dispatches each node to the callbacks registered for its type (``torch2jax.registry``).
+
+One walk instead of one per concern keeps conversion near the parse + regenerate floor.
+Order matters only where one concern feeds another, and LibCST's bottom-up leave order
+settles it: arguments are rewritten before the call that receives them, calls before the
+statement that holds them, statements before the function (``rngs`` parameter,
+``forward`` -> ``__call__``) and the class (bases). Among callbacks for one node type, the
+order is the order of ``torch2jax.passes``.
+
+The walk never raises on user input: a callback that cannot translate a node raises
+Unsupported (reported there, the node kept as it was); a bug in a callback is reported as
+T2J903 at the node, and the rest of the file still converts.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from torch2jax.diagnostics import NotTorch, Unsupported
+from torch2jax.registry import LEAVE, REMOVE, STATEMENT, VISIT
+from torch2jax.state import State
+from torch2jax.syntax import code_of
+
+# Statements that collect marker comments (exact types: an ABC isinstance per node is measurably slow).
+STATEMENTS = frozenset(
+    {cst.SimpleStatementLine, cst.If, cst.For, cst.While, cst.With, cst.Try, cst.TryStar, cst.FunctionDef,
+     cst.ClassDef, cst.Match}
+)
+
+
+def _note_unpacking(state: State, node: cst.Assign):
+    target = node.targets[0].target
+    if len(node.targets) == 1 and isinstance(target, (cst.Tuple, cst.List)) and isinstance(node.value, cst.Call):
+        if not any(isinstance(e, cst.StarredElement) for e in target.elements):
+            state.unpacked[id(node.value)] = len(target.elements)
+
+
+def _note_call(state: State, node: cst.Call):
+    state.callees.add(id(node.func))
+    state.calls.append(node)
+
+
+def _skip(state: State, node):
+    return False  # imports are settled at the end, never rewritten in place
+
+
+# What the walk itself keeps current on entering and leaving a node (before and after the callbacks).
+_ENTER = {
+    cst.ClassDef: State.enter_class,
+    cst.FunctionDef: State.enter_function,
+    cst.Import: _skip,
+    cst.ImportFrom: _skip,
+    cst.Assign: _note_unpacking,
+    cst.Expr: lambda state, node: state.statement_calls.add(id(node.value)),
+    cst.Call: _note_call,
+    cst.Attribute: lambda state, node: state.inner.add(id(node.value)),
+}
+_EXIT = {
+    cst.ClassDef: State.exit_class,
+    cst.FunctionDef: State.exit_function,
+    cst.Call: lambda state, node: state.calls.pop(),
+}
+
+
+def _guarded(state: State, callback, original, updated):
+    """Run one callback; its failure on this node becomes a diagnostic, never an exception."""
+    try:
+        return callback(state, original, updated)
+    except NotTorch:
+        return updated  # only looked like torch: claimed, left alone
+    except Unsupported as exc:
+        state.report(exc.code, exc.message, node=original)
+        return updated
+    except Exception as exc:  # a bug of ours must not lose the file
+        state.report("T2J903", f"internal error while translating `{code_of(original)[:60]}`: {exc!r}", node=original)
+        return updated
+
+
+class Walker(cst.CSTTransformer):
+    def __init__(self, state: State):
+        super().__init__()
+        self.state = state
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        state, kind = self.state, type(node)
+        if kind in STATEMENTS:
+            state.markers.append([])
+        enter = _ENTER.get(kind)
+        if enter is not None and enter(state, node) is False:
+            return False
+        for callback in VISIT.get(kind, ()):
+            callback(state, node)
+        return True
+
+    def on_leave(self, original, updated):
+        state, kind = self.state, type(original)
+        result = updated
+        if kind is cst.SimpleStatementLine:
+            result = self._statements(original, updated)
+        for callback, exclusive in LEAVE.get(kind, ()):
+            out = _guarded(state, callback, original, result)
+            if out is not None:
+                result = out
+                if exclusive:
+                    break
+        if kind is cst.IndentedBlock:
+            body = _drop_empty(result.body)
+            result = result.with_changes(body=body or [cst.SimpleStatementLine([cst.Pass()])])
+        elif kind is cst.Module:
+            result = result.with_changes(body=_drop_empty(result.body))
+        leave = _EXIT.get(kind)
+        if leave is not None:
+            leave(state, original)
+        if kind in STATEMENTS:
+            result = _attach_markers(result, state.markers.pop())
+        return result
+
+    def on_visit_attribute(self, node, attribute) -> None:  # no per-field callbacks: skip LibCST's lookups
+        pass
+
+    def on_leave_attribute(self, original_node, attribute) -> None:
+        pass
+
+    def _statements(self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine):
+        """Each small statement through its statement callbacks; an emptied line is dropped by
+        its block, which keeps its comments (see _drop_empty)."""
+        body = []
+        changed = False
+        for small_original, small in zip(original.body, updated.body):
+            for callback in STATEMENT.get(type(small_original), ()):
+                out = _guarded(self.state, callback, small_original, small)
+                if out is not None:
+                    changed = changed or out is not small
+                    small = out
+                    break
+            if small is not REMOVE:
+                body.append(small)
+        return updated.with_changes(body=body) if changed else updated
+
+
+def _attach_markers(result, texts: list[str]):
+    if texts and isinstance(result, (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+        existing = {line.comment.value for line in result.leading_lines if line.comment}
+        new = [cst.EmptyLine(comment=cst.Comment(t)) for t in texts if t not in existing]
+        result = result.with_changes(leading_lines=[*result.leading_lines, *new])
+    return result
+
+
+def _drop_empty(body) -> list:
+    """Remove statement lines emptied by a rewrite, moving their comments to the next statement."""
+    out, carried = [], []
+    for stmt in body:
+        if isinstance(stmt, cst.SimpleStatementLine) and not stmt.body:
+            carried += [line for line in stmt.leading_lines if line.comment]
+            continue
+        if carried:
+            stmt = stmt.with_changes(leading_lines=[*carried, *stmt.leading_lines])
+            carried = []
+        out.append(stmt)
+    return out

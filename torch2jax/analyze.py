@@ -15,6 +15,7 @@ import libcst as cst
 
 from torch2jax.names import ImportTable, dotted_name
 from torch2jax.rules import RuleSet
+from torch2jax.training.analysis import TrainingFacts, analyze_training
 
 FuncKey = tuple[str | None, str]  # (class name or None, function name)
 
@@ -32,6 +33,7 @@ class FileFacts:
     direct_channels_last: dict[str, dict[str, int]] = field(default_factory=dict)  # class -> attr -> rank
     direct_layer_calls: set[int] = field(default_factory=set)  # ids of constructions kept unwrapped
     uses_training: set[str] = field(default_factory=set)
+    training: TrainingFacts = field(default_factory=TrainingFacts)  # optimizers, losses, steps
 
 
 def _functions_of(body) -> list[cst.FunctionDef]:
@@ -123,6 +125,8 @@ def analyze(module: cst.Module, rules: RuleSet) -> FileFacts:
     _class_valued_params(facts, gathered)
     _rngs_functions(facts, gathered, rules)
     _direct_channels_last(facts, gathered, rules)
+    if facts.imports.imports_torch:
+        facts.training = analyze_training(module, imports)
     return facts
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import libcst as cst
 
-from torch2jax import handlers, passes, transforms  # noqa: F401  (they register themselves)
+from torch2jax import handlers, param_transforms, passes, transforms  # noqa: F401  (they register themselves)
 from torch2jax.analyze import analyze
 from torch2jax.diagnostics import Diagnostic
 from torch2jax.files import BOM, InputError, atomic_write, read_source
@@ -94,6 +94,7 @@ def _convert(source: str, path: str, ruleset: RuleSet) -> ConversionResult:
         return ConversionResult(source, [Diagnostic("T2J003", "no torch import; nothing to convert", path, 1, 1)])
 
     state = State(facts, ruleset)
+    state.indent = module.default_indent
     new_module = module.visit(Walker(state))
     diagnostics = _positioned(module, state.pending, path)
     draft = new_module.code

@@ -21,6 +21,7 @@ CODES: dict[str, tuple[str, str]] = {
     "T2J201": ("error", "A module construct has no NNX equivalent; it was left as is."),
     "T2J202": ("error", "In-place tensor mutation; rewrite it as a functional update."),
     "T2J203": ("error", "Randomness needs an explicit key and none is in scope here."),
+    "T2J204": ("error", "A training-loop construct (backward, step, zero_grad, a scheduler) could not be translated."),
     # 3xx: functions and tensor methods
     "T2J301": ("warning", "A function or method was translated approximately; the message says what differs."),
     "T2J302": ("error", "A function or method argument has no JAX equivalent; the call was left as is."),
@@ -83,8 +84,8 @@ class NotTorch(Exception):
 
 
 def marker(code: str, message: str) -> str:
-    """The comment placed in the output at a spot that still needs a person."""
-    return f"# {MARKER_PREFIX} {code} {message}"
+    """The comment placed in the output at a spot that still needs a person (always one line)."""
+    return f"# {MARKER_PREFIX} {code} {' '.join(message.split())}"
 
 
 def summary(diagnostics: list[Diagnostic], files: int = 1) -> str:

@@ -6,6 +6,8 @@ the order callbacks run in):
 
 - rule **handlers** by name: ``@handler("pool")``, named by a rule's ``handler = "pool"``;
 - **value transforms** by name: ``@value_transform("one_minus")``, named by ``args.x.transform``;
+- **parameter transforms** by name: ``@param_transform("conv_kernel")``, named by a layer rule's
+  ``params.<torch name>.transform`` and applied by weight transfer to torch's numpy array;
 - **walk callbacks** by node type: ``@on_leave(cst.Call)``, ``@on_visit(cst.ClassDef)`` and
   ``@on_statement(cst.Expr)``, called by the one walk (``torch2jax.walk``) as it meets each node.
 
@@ -18,6 +20,7 @@ from typing import Callable
 
 HANDLERS: dict[str, Callable] = {}
 VALUE_TRANSFORMS: dict[str, Callable] = {}
+PARAM_TRANSFORMS: dict[str, Callable] = {}
 VISIT: dict[type, list[Callable]] = {}
 LEAVE: dict[type, list[tuple[Callable, bool]]] = {}
 STATEMENT: dict[type, list[Callable]] = {}
@@ -41,6 +44,11 @@ def handler(name: str):
 def value_transform(name: str):
     """Register ``fn(expression, rule) -> expression`` as the argument transform ``name``."""
     return _named(VALUE_TRANSFORMS, "value transform", name)
+
+
+def param_transform(name: str):
+    """Register ``fn(torch_array) -> array in the Flax variable's layout`` for weight transfer."""
+    return _named(PARAM_TRANSFORMS, "parameter transform", name)
 
 
 def on_visit(*node_types: type):

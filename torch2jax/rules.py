@@ -15,13 +15,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from torch2jax.registry import HANDLERS, VALUE_TRANSFORMS
+from torch2jax.registry import HANDLERS, PARAM_TRANSFORMS, VALUE_TRANSFORMS
 
-KINDS = ("layer", "module_fn", "function", "method", "constant")
+KINDS = ("layer", "module_fn", "function", "method", "constant", "loss", "optimizer", "scheduler")
 STATUSES = ("exact", "approximate", "manual")
 LAYOUTS = ("channels_last", "channels_axis")
 ARG_KEYS = {"rename", "drop", "transform", "supported", "note"}
-PARAM_TRANSFORMS = ("none", "transpose", "conv_kernel")
 RULE_KEYS = {
     "torch", "kind", "target", "signature", "positional", "args", "defaults", "const",
     "rngs", "layout", "spatial_dims", "params", "buffers", "ignore", "handler", "status",
@@ -90,7 +89,7 @@ def _param_specs(source: str, name: str, table: Any, what: str) -> dict[str, Par
             raise _fail(source, name, f"`{what}.{pname}` needs a string `path`")
         transform = spec.get("transform", "none")
         if transform not in PARAM_TRANSFORMS:
-            raise _fail(source, name, f"`{what}.{pname}.transform` must be one of {PARAM_TRANSFORMS}")
+            raise _fail(source, name, f"`{what}.{pname}.transform` must be one of {sorted(PARAM_TRANSFORMS)}")
         out[pname] = ParamSpec(spec["path"], transform)
     return out
 

@@ -63,6 +63,11 @@ class State:
         self.transposed: dict[int, tuple[cst.BaseExpression, int]] = {}  # NHWC->NCHW transposes: (inner, rank)
         self.keep_alive: list = []
         self.module_rngs = False  # a module-level `rngs = nnx.Rngs(seed)` exists (from torch.manual_seed)
+        self.indent = "    "  # the file's indentation, for code written as text
+        # Module-level definitions a concern adds: (the original top-level statement they go before, or
+        # None for "after the imports", the definition).
+        self.module_definitions: list[tuple[cst.CSTNode | None, cst.BaseStatement]] = []
+        self.support: dict[str, str] = {}  # name -> source of a helper definition emitted once
 
     # ------------------------------------------------------------------ context
     @property

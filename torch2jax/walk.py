@@ -73,7 +73,8 @@ def _guarded(state: State, callback, original, updated):
         state.report(exc.code, exc.message, node=original)
         return updated
     except Exception as exc:  # a bug of ours must not lose the file
-        state.report("T2J903", f"internal error while translating `{code_of(original)[:60]}`: {exc!r}", node=original)
+        snippet = " ".join(code_of(original).split())[:60]
+        state.report("T2J903", f"internal error while translating `{snippet}`: {exc!r}", node=original)
         return updated
 
 

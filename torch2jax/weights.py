@@ -13,6 +13,7 @@ import importlib
 
 import numpy as np
 
+from torch2jax.registry import PARAM_TRANSFORMS
 from torch2jax.rules import RuleSet, load_rules
 
 
@@ -23,14 +24,6 @@ class WeightTransferError(ValueError):
         self.problems = problems
         shown = "\n  ".join(problems[:40]) + ("\n  ..." if len(problems) > 40 else "")
         super().__init__(f"{len(problems)} problem(s) transferring weights:\n  {shown}")
-
-
-def _transform(name: str, array: np.ndarray) -> np.ndarray:
-    if name == "transpose":
-        return array.T
-    if name == "conv_kernel":  # torch (O, I, *spatial) -> Flax (*spatial, I, O)
-        return np.transpose(array, tuple(range(2, array.ndim)) + (1, 0))
-    return array
 
 
 def _layer_maps(rules: RuleSet) -> dict[type, object]:
@@ -108,7 +101,7 @@ def plan_transfer(nnx_model, tensors: dict[str, np.ndarray], rules: RuleSet | No
             problems.append(f"missing in torch: `{key}` (the translation has a {type(variable).__name__} of shape {tuple(nnx_value.shape)})")
             return
         used.add(key)
-        array = _transform(transform, tensors[key])
+        array = PARAM_TRANSFORMS[transform](tensors[key])
         if tuple(array.shape) != tuple(nnx_value.shape):
             problems.append(
                 f"shape mismatch for `{key}`: torch {tuple(tensors[key].shape)}"

@@ -2,11 +2,13 @@
 
 Importing this package registers them; the order below is the order in which callbacks
 for the same node type run (the first exclusive callback that returns a node claims it).
-It matters only where two concerns could claim one node: torch calls before calls on
-the file's own names and methods, tensor-method rules before the in-place report.
+It matters only where two concerns could claim one node: grad-mode calls before other
+torch calls (they go with their ``with``), torch calls before calls on the file's own
+names and methods, tensor-method rules before the in-place report.
 """
 
 from torch2jax.passes import (  # noqa: F401  (imported for registration, in this order)
+    training,
     layers,
     torch_functions,
     values_indices,

@@ -1,0 +1,245 @@
+"""Training code: the ``zero_grad()`` / forward / ``backward()`` / ``step()`` sequence becomes a
+call of a jitted step (``training.step``), loss objects become functions (their calls the loss
+expression itself), ``with torch.no_grad():`` blocks lose their ``with`` (JAX computes no
+gradient it is not asked for), and what cannot be translated is reported at its statement.
+
+The optimizer, scheduler and loss constructions themselves are rules (``rules/training.toml``)
+whose handlers live in ``torch2jax/handlers/training.py``; the facts that tie them together
+(which model an optimizer updates, which scheduler drives it, where the steps are) come from
+``training.analysis`` before the walk.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from torch2jax.registry import on_leave, on_statement
+from torch2jax.state import State
+from torch2jax.training.analysis import MODULE_LEVEL, StepPlan
+from torch2jax.training.step import build_step, call_statement, signature
+
+GRAD_MODES = {"torch.no_grad", "torch.inference_mode", "torch.enable_grad", "torch.set_grad_enabled",
+              "torch.autograd.no_grad", "torch.autograd.grad_mode.no_grad"}
+
+
+def _scope(state: State):
+    key = state.scope.key
+    return key if key is not None else MODULE_LEVEL
+
+
+# ---------------------------------------------------------------------- grad modes
+
+
+@on_leave(cst.Call)
+def grad_mode(state: State, original: cst.Call, updated: cst.Call):
+    """``torch.no_grad()`` and friends are dropped with their ``with`` or decorator (see below)."""
+    if state.qualify(original.func) in GRAD_MODES:
+        return updated
+    return None
+
+
+def _is_grad_mode(state: State, node) -> bool:
+    if isinstance(node, cst.Call):
+        node = node.func
+    return state.qualify(node) in GRAD_MODES
+
+
+@on_statement(cst.Expr)
+def grad_mode_switch(state: State, original: cst.Expr, updated: cst.Expr):
+    """``torch.set_grad_enabled(False)`` as a statement: nothing to do in JAX."""
+    if isinstance(original.value, cst.Call) and _is_grad_mode(state, original.value):
+        from torch2jax.registry import REMOVE
+
+        return REMOVE
+    return None
+
+
+@on_leave(cst.FunctionDef, exclusive=False)
+def grad_mode_decorator(state: State, original: cst.FunctionDef, updated: cst.FunctionDef):
+    """``@torch.no_grad()`` on a function: removed."""
+    kept = [d for d in updated.decorators if not _is_grad_mode(state, d.decorator)]
+    if len(kept) == len(updated.decorators):
+        return None
+    return updated.with_changes(decorators=kept)
+
+
+def _without_grad_modes(state: State, stmt: cst.With) -> list | None:
+    """The statements of ``with torch.no_grad(): ...`` (other context managers stay)."""
+    items = [i for i in stmt.items if not _is_grad_mode(state, i.item)]
+    if len(items) == len(stmt.items):
+        return None
+    if items:
+        items[-1] = items[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+        return [stmt.with_changes(items=items)]
+    body = list(stmt.body.body) if isinstance(stmt.body, cst.IndentedBlock) else [cst.SimpleStatementLine(stmt.body.body)]
+    if body:
+        comments = [line for line in stmt.leading_lines]
+        body[0] = body[0].with_changes(leading_lines=[*comments, *body[0].leading_lines])
+    return body
+
+
+# ---------------------------------------------------------------------- blocks
+
+
+@on_leave(cst.IndentedBlock, cst.Module, exclusive=False)
+def training_block(state: State, original, updated):
+    """Steps fused, loss objects turned into functions, grad-mode ``with`` blocks unwrapped."""
+    training = state.facts.training
+    plans = training.steps.get(id(original), [])
+    replacement: dict[int, list] = {}
+    for plan in plans:
+        replacement.update(_rewrite_step(state, original, updated, plan))
+    changed = bool(replacement)
+    for i, (old, new) in enumerate(zip(original.body, updated.body)):
+        if i in replacement:
+            continue
+        if isinstance(new, cst.With):
+            body = _without_grad_modes(state, new)
+            if body is not None:
+                replacement[i] = body
+                changed = True
+    if isinstance(original, cst.Module):
+        changed = _insert_definitions(state, original, updated, replacement) or changed
+    if not changed:
+        return None
+    body = []
+    for i, stmt in enumerate(updated.body):
+        body += replacement.get(i, [stmt])
+    return updated.with_changes(body=body)
+
+
+def _insert_definitions(state: State, original: cst.Module, updated: cst.Module, replacement: dict[int, list]) -> bool:
+    """Step functions go before the top-level statement that uses them; helpers after the imports."""
+    if not state.module_definitions and not state.support:
+        return False
+    index_of = {id(stmt): i for i, stmt in enumerate(original.body)}
+    first_code = _after_imports(original)
+
+    def current(i):
+        return replacement.get(i, [updated.body[i]] if i < len(updated.body) else [])
+
+    for anchor, definition in state.module_definitions:
+        i = index_of.get(id(anchor), first_code) if anchor is not None else first_code
+        replacement[i] = [_top_level(definition), *current(i)]
+    if state.support:
+        support = [_top_level(cst.parse_statement(code)) for code in state.support.values()]
+        replacement[first_code] = [*support, *current(first_code)]
+    return True
+
+
+def _top_level(definition):
+    """Two blank lines before a module-level definition, as black writes it."""
+    return definition.with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
+
+
+def _after_imports(module: cst.Module) -> int:
+    index = 0
+    for i, stmt in enumerate(module.body):
+        if isinstance(stmt, cst.SimpleStatementLine) and all(
+            isinstance(s, (cst.Import, cst.ImportFrom)) or (isinstance(s, cst.Expr) and isinstance(s.value, cst.SimpleString))
+            for s in stmt.body
+        ):
+            index = i + 1
+        elif isinstance(stmt, (cst.If, cst.Try)) and i == index and _only_imports(stmt):
+            index = i + 1
+        else:
+            break
+    return index
+
+
+def _only_imports(stmt) -> bool:
+    body = stmt.body.body if isinstance(stmt.body, cst.IndentedBlock) else []
+    return bool(body) and all(
+        isinstance(s, cst.SimpleStatementLine) and all(isinstance(x, (cst.Import, cst.ImportFrom)) for x in s.body)
+        for s in body
+    )
+
+
+def _unique(state: State, base: str) -> str:
+    taken = state.facts.training.module_globals | {
+        d.name.value for _, d in state.module_definitions if isinstance(d, cst.FunctionDef)
+    }
+    name, n = base, 2
+    while name in taken:
+        name, n = f"{base}_{n}", n + 1
+    return name
+
+
+def _rewrite_step(state: State, original, updated, plan: StepPlan) -> dict[int, list]:
+    training = state.facts.training
+    scope = _scope(state)
+    forward = [updated.body[i] for i in plan.forward]
+    forward[0] = forward[0].with_changes(leading_lines=[])  # its comments stay at the call (see below)
+    original_forward = [original.body[i] for i in plan.forward]
+    sig = signature(training, scope, plan, forward, original_forward)
+    step_name = _unique(state, "train_step")
+    loss_fn = "loss_fn" if "loss_fn" not in {p for p, _ in sig.params} else "compute_loss"
+    jit = state.imports.ref("flax.nnx.jit")
+    if sig.static:
+        partial = state.imports.ref("functools.partial")
+        names = ", ".join(repr(n) for n in sig.static) + ("," if len(sig.static) == 1 else "")
+        decorator = f"@{_code(partial)}({_code(jit)}, static_argnames=({names}))"
+    else:
+        decorator = f"@{_code(jit)}"
+    wrt = None  # the whole model's nnx.Param unless the optimizer says otherwise (see handlers.training)
+    if plan.binding is not None and plan.binding.params_path:
+        wrt = _wrt_filter(plan.binding.params_path)
+    definition = build_step(step_name, loss_fn, plan, sig, forward, wrt=wrt, clip_lines=[],
+                            indent=state.indent, decorator=decorator)
+    state.imports.ref("flax.nnx.value_and_grad")
+    anchor = training.anchors.get(id(original)) if not isinstance(original, cst.Module) else original.body[plan.forward[0]]
+    state.module_definitions.append((anchor, definition))
+
+    # The block: forward statements leave, the step call goes where backward() was. Comments and
+    # blank lines of the statements that go away (and of the first forward statement, which
+    # says what the step does) move down to the next statement that stays.
+    out: dict[int, list] = {j: [] for j in plan.after}
+    carried: list = []
+    dropped = {*plan.forward, *plan.zero_grads, plan.step, *plan.scheduler_steps, *(i for i, _, _ in plan.clips)}
+    for i in sorted(dropped | {plan.backward}):
+        stmt = updated.body[i]
+        if i == plan.backward:
+            after = [updated.body[j] for j in plan.after]
+            out[i] = [call_statement(step_name, plan, sig, [*carried, *stmt.leading_lines]), *after]
+            carried = []
+            continue
+        if i not in plan.forward or i == plan.forward[0]:
+            carried += list(stmt.leading_lines)
+        out[i] = []
+    if carried:
+        nxt = max(dropped) + 1
+        while nxt in out:
+            nxt += 1
+        if nxt < len(updated.body):
+            stmt = updated.body[nxt]
+            out[nxt] = [stmt.with_changes(leading_lines=[*carried, *stmt.leading_lines])]
+    return out
+
+
+def _wrt_filter(path: tuple[str, ...]) -> str:
+    return "nnx.All(nnx.Param, nnx.PathContains(" + repr(path[0]) + "))"
+
+
+def _code(node) -> str:
+    from torch2jax.syntax import code_of
+
+    return code_of(node)
+
+
+# ---------------------------------------------------------------------- what is not translated
+
+
+@on_leave(cst.Call)
+def training_calls(state: State, original: cst.Call, updated: cst.Call):
+    """``backward()``, ``step()``, ``zero_grad()`` that a step takes care of, or that is reported as a whole."""
+    if id(original) in state.facts.training.handled_calls:
+        return updated
+    return None
+
+
+@on_leave(cst.SimpleStatementLine, exclusive=False)
+def training_problems(state: State, original, updated):
+    for node, code, message in state.facts.training.problems:
+        if node is original:
+            state.report(code, message, node=original)
+    return None

@@ -1,0 +1,441 @@
+"""Facts about the training code of a file, gathered before anything is edited.
+
+- **bindings**: which names hold a torch optimizer, learning-rate scheduler, loss object or
+  model, per scope (module level, each function, each class's ``self.<attr>``), also
+  through the parameters of the file's own functions when every call site passes the same
+  kind of thing (``train(model, optimizer)`` called with the optimizer built in ``main``);
+- **steps**: in each block of statements, the ``zero_grad()`` / forward / ``backward()`` /
+  ``step()`` sequence that becomes one jitted step: which statements compute the loss
+  from the model (the loss function's body), which run before and after it, the
+  gradient clipping between ``backward()`` and ``step()``, and a scheduler stepped right
+  after every optimizer step (its schedule then goes into the optimizer);
+- what cannot be translated and why, to be reported at the right node.
+"""
+
+from __future__ import annotations
+
+import builtins
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from torch2jax.names import ImportTable, dotted_name
+from torch2jax.syntax import code_of
+from torch2jax.training.dataflow import names_of
+
+Scope = tuple  # (class or None, function or None); (None, None) is module level
+
+OPTIMIZER_PREFIX = "torch.optim."
+SCHEDULER_PREFIX = "torch.optim.lr_scheduler."
+CLIP = {"torch.nn.utils.clip_grad_norm_": "norm", "torch.nn.utils.clip_grad_value_": "value",
+        "torch.nn.utils.clip_grad.clip_grad_norm_": "norm", "torch.nn.utils.clip_grad.clip_grad_value_": "value"}
+MODULE_LEVEL: Scope = (None, None)
+BUILTINS = frozenset(vars(builtins))
+
+
+@dataclass
+class Binding:
+    kind: str  # optimizer | scheduler | loss | model
+    torch: str  # qualified torch name of what was built (the class or factory)
+    call: cst.Call | None  # the original construction (None for a model passed in)
+    scope: Scope
+    name: str  # the variable, as written: `optimizer`, `self.criterion`
+    model: str | None = None  # optimizer: the variable whose parameters it updates, in `scope`
+    params_path: tuple[str, ...] = ()  # optimizer: `model.fc.parameters()` -> ("fc",)
+    optimizer: str | None = None  # scheduler: the optimizer variable it drives
+    statement: cst.CSTNode | None = None  # the original statement that binds it
+
+
+@dataclass
+class StepPlan:
+    """One fused training step in a block (indices into the block's statements)."""
+
+    optimizer: str  # variable, in this scope
+    model: str  # variable, in this scope
+    loss: cst.BaseExpression  # the backward() receiver (original)
+    loss_name: str | None  # when the receiver is a plain name
+    backward: int
+    step: int
+    zero_grads: list[int]
+    forward: list[int]  # statements moved into the loss function, in order
+    after: list[int]  # region statements that must run after the step (they read forward results)
+    clips: list[tuple[int, str, cst.Call]]  # (index, "norm" | "value", original call)
+    scheduler_steps: list[int]  # `scheduler.step()` right after `optimizer.step()`: folded into the optimizer
+    binding: Binding | None  # the optimizer's binding, when known
+
+
+@dataclass
+class TrainingFacts:
+    bindings: dict[Scope, dict[str, Binding]] = field(default_factory=dict)
+    steps: dict[int, list[StepPlan]] = field(default_factory=dict)  # id(original block) -> its steps
+    problems: list[tuple[cst.CSTNode, str, str]] = field(default_factory=list)  # (node, code, message)
+    handled: set[int] = field(default_factory=set)  # ids of statements a step plan takes care of
+    handled_calls: set[int] = field(default_factory=set)  # their calls (and reported backward() calls)
+    per_batch_schedulers: set[int] = field(default_factory=set)  # id(scheduler construction call)
+    clipped: dict[int, list[tuple[str, cst.Call]]] = field(default_factory=dict)  # id(optimizer call) -> clips
+    functions: dict[Scope, cst.FunctionDef] = field(default_factory=dict)  # top-level functions and methods
+    module: cst.Module | None = None
+    anchors: dict[int, cst.CSTNode] = field(default_factory=dict)  # id(block) -> the module-level statement holding it
+    module_globals: set[str] = field(default_factory=set)  # module-level defs, classes and imports
+
+    def lookup(self, scope: Scope, name: str) -> Binding | None:
+        """The binding of ``name`` seen from ``scope``: local, then the class's ``self.*``, then module level."""
+        for where in (scope, (scope[0], "__init__") if name.startswith("self.") else None, MODULE_LEVEL):
+            if where is not None and name in self.bindings.get(where, {}):
+                return self.bindings[where][name]
+        return None
+
+
+def _variable(node) -> str | None:
+    """``x`` or ``self.x`` as written, else None."""
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self":
+        return f"self.{node.attr.value}"
+    return None
+
+
+def _method_call(stmt, method: str):
+    """``<receiver>.<method>(...)`` as an expression statement: the call, else None."""
+    if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1:
+        return None
+    small = stmt.body[0]
+    value = small.value if isinstance(small, (cst.Expr, cst.Assign)) else None
+    if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and value.func.attr.value == method:
+        return value
+    return None
+
+
+def _assigned(stmt) -> tuple[str, cst.BaseExpression] | None:
+    """``name = value`` / ``self.name = value`` statements: (variable, value)."""
+    if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Assign):
+        assign = stmt.body[0]
+        if len(assign.targets) == 1:
+            var = _variable(assign.targets[0].target)
+            if var is not None:
+                return var, assign.value
+    return None
+
+
+def _parameters_source(node: cst.BaseExpression) -> tuple[str | None, tuple[str, ...]]:
+    """``model.parameters()`` -> ("model", ()), ``self.net.fc.parameters()`` -> ("self.net", ("fc",))."""
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "parameters":
+        chain = dotted_name(node.func.value)
+        if chain:
+            parts = chain.split(".")
+            head = 2 if parts[0] == "self" and len(parts) > 1 else 1
+            return ".".join(parts[:head]), tuple(parts[head:])
+    if isinstance(node, cst.Call) and dotted_name(node.func) in ("filter", "list") and node.args:
+        return _parameters_source(node.args[-1].value)
+    return None, ()
+
+
+class _Blocks(cst.CSTVisitor):
+    """Every block of statements with the scope it belongs to."""
+
+    def __init__(self):
+        self.blocks: list[tuple[Scope, cst.CSTNode, list]] = []
+        self.functions: dict[Scope, cst.FunctionDef] = {}
+        self._classes: list[str] = []
+        self._functions: list[str] = []
+        self.anchors: dict[int, cst.CSTNode] = {}
+        self.top = None
+
+    def scope(self) -> Scope:
+        if not self._functions:
+            return MODULE_LEVEL
+        return (self._classes[-1] if self._classes and len(self._functions) == 1 else None, self._functions[0])
+
+    def visit_Module(self, node):
+        self.blocks.append((MODULE_LEVEL, node, list(node.body)))
+
+    def visit_ClassDef(self, node):
+        self._classes.append(node.name.value)
+
+    def leave_ClassDef(self, node):
+        self._classes.pop()
+
+    def visit_FunctionDef(self, node):
+        self._functions.append(node.name.value)
+        if len(self._functions) == 1:
+            self.functions[self.scope()] = node
+
+    def leave_FunctionDef(self, node):
+        self._functions.pop()
+
+    def visit_IndentedBlock(self, node):
+        self.blocks.append((self.scope(), node, list(node.body)))
+        self.anchors[id(node)] = self.top
+
+    def visit_module_statements(self, module: cst.Module) -> None:
+        self.visit_Module(module)
+        for stmt in module.body:
+            self.top = stmt
+            stmt.visit(self)
+
+
+def analyze_training(module: cst.Module, imports: ImportTable) -> TrainingFacts:
+    facts = TrainingFacts(module=module)
+    walker = _Blocks()
+    walker.visit_module_statements(module)
+    facts.functions = walker.functions
+    facts.anchors = walker.anchors
+    facts.module_globals = _module_globals(module, imports)
+    for scope, _, body in walker.blocks:
+        for stmt in body:
+            _bind(facts, imports, scope, stmt)
+    _bind_parameters(facts, walker)
+    for scope, block, body in walker.blocks:
+        plans = _steps(facts, imports, scope, body, walker.functions.get(scope))
+        if plans:
+            facts.steps[id(block)] = plans
+    return facts
+
+
+def _module_globals(module: cst.Module, imports: ImportTable) -> set[str]:
+    names = set(imports.aliases)
+    for stmt in module.body:
+        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+            names.add(stmt.name.value)
+    return names
+
+
+def _bind(facts: TrainingFacts, imports: ImportTable, scope: Scope, stmt) -> None:
+    found = _assigned(stmt)
+    if found is None or not isinstance(found[1], cst.Call):
+        return
+    name, call = found
+    qname = imports.qualify(call.func) or ""
+    if scope[1] == "__init__" and name.startswith("self."):
+        scope = (scope[0], "__init__")
+    binding = None
+    if qname.startswith(SCHEDULER_PREFIX):
+        first = call.args[0].value if call.args else None
+        binding = Binding("scheduler", qname, call, scope, name, optimizer=_variable(first) if first is not None else None)
+    elif qname.startswith(OPTIMIZER_PREFIX) and qname.count(".") == 2:
+        params = call.args[0].value if call.args and not call.args[0].keyword else None
+        for a in call.args:
+            if a.keyword and a.keyword.value == "params":
+                params = a.value
+        model, path = _parameters_source(params) if params is not None else (None, ())
+        binding = Binding("optimizer", qname, call, scope, name, model=model, params_path=path)
+    elif qname.startswith("torch.nn.") and qname.endswith("Loss"):
+        binding = Binding("loss", qname, call, scope, name)
+    if binding is not None:
+        binding.statement = stmt
+        facts.bindings.setdefault(scope, {})[name] = binding
+
+
+def _bind_parameters(facts: TrainingFacts, walker: _Blocks) -> None:
+    """A parameter receives a binding when the file's only call sites pass one (``train(model, opt)``)."""
+    calls: dict[str, list[tuple[Scope, cst.Call]]] = {}
+
+    class _Calls(cst.CSTVisitor):
+        def __init__(self, scope):
+            self.scope = scope
+
+        def visit_Call(self, node):
+            if isinstance(node.func, cst.Name):
+                calls.setdefault(node.func.value, []).append((self.scope, node))
+
+    for scope, func in walker.functions.items():
+        func.body.visit(_Calls(scope))
+    for scope, body in ((MODULE_LEVEL, b) for s, b, _ in walker.blocks if s == MODULE_LEVEL):
+        for stmt in body.body if isinstance(body, cst.Module) else ():
+            if not isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+                stmt.visit(_Calls(MODULE_LEVEL))
+    for (cls, fname), func in walker.functions.items():
+        if cls is not None or fname not in calls:
+            continue
+        params = [p.name.value for p in (*func.params.posonly_params, *func.params.params)]
+        for caller_scope, call in calls[fname]:
+            for i, a in enumerate(call.args):
+                if a.star:
+                    break
+                pname = a.keyword.value if a.keyword else (params[i] if i < len(params) else None)
+                var = _variable(a.value)
+                bound = facts.lookup(caller_scope, var) if var else None
+                if pname is None or bound is None or pname in facts.bindings.get((None, fname), {}):
+                    continue
+                model = None
+                if bound.model is not None:  # which parameter receives the optimizer's model here?
+                    for j, b in enumerate(call.args):
+                        if _variable(b.value) == bound.model:
+                            model = b.keyword.value if b.keyword else (params[j] if j < len(params) else None)
+                param = Binding(bound.kind, bound.torch, bound.call, (None, fname), pname, model=model,
+                                params_path=bound.params_path, optimizer=bound.optimizer)
+                facts.bindings.setdefault((None, fname), {})[pname] = param
+
+
+def _steps(facts: TrainingFacts, imports: ImportTable, scope: Scope, body: list, func) -> list[StepPlan]:
+    plans: list[StepPlan] = []
+    start = 0
+    for b, stmt in enumerate(body):
+        backward = _method_call(stmt, "backward")
+        if backward is None or isinstance(stmt.body[0], cst.Assign):
+            continue
+        plan = _plan(facts, imports, scope, body, start, b, backward, func)
+        if isinstance(plan, str):
+            facts.problems.append((stmt, "T2J204", plan))
+            facts.handled_calls.add(id(backward))
+            start = b + 1
+            continue
+        plans.append(plan)
+        indices = [plan.backward, plan.step, *plan.zero_grads, *plan.scheduler_steps, *(i for i, _, _ in plan.clips)]
+        facts.handled.update(id(body[i]) for i in indices)
+        for i in indices:
+            facts.handled_calls.update(id(c) for c in _calls_of(body[i]))
+        start = plan.step + 1
+    return plans
+
+
+def _plan(facts, imports, scope, body, start, b, backward: cst.Call, func) -> StepPlan | str:
+    """The step around the ``backward()`` at index ``b``, or why there is none."""
+    receiver = backward.func.value
+    if backward.args:
+        return "`backward(...)` with arguments is not translated"
+    s = next((i for i in range(b + 1, len(body)) if _method_call(body[i], "step") is not None
+              and not _is_scheduler(facts, scope, _variable(_method_call(body[i], "step").func.value))), None)
+    if s is None:
+        return ("`backward()` without an `optimizer.step()` after it in the same block (gradients accumulated "
+                "across iterations, or plain autograd) is not translated yet")
+    optimizer = _variable(_method_call(body[s], "step").func.value)
+    if optimizer is None or _method_call(body[s], "step").args:
+        return "`optimizer.step(...)` on an expression or with a closure is not translated"
+    binding = facts.lookup(scope, optimizer)
+    clips = []
+    for i in range(b + 1, s):
+        c = _method_call(body[i], "zero_grad")
+        if c is not None:
+            continue  # handled below
+        stmt = body[i]
+        clip = _clip(imports, stmt)
+        if clip is not None:
+            clips.append((i, clip[0], clip[1]))
+            continue
+        used = names_of(stmt)
+        if any(r.endswith(".grad") for r in used.reads) or "grad" in _attributes(stmt) or optimizer in used.reads:
+            return f"a statement between `backward()` and `{optimizer}.step()` reads the gradients; not translated"
+    region = list(range(start, b))
+    model = binding.model if binding is not None and binding.model else None
+    loss_name = _variable(receiver)
+    # The loss function: what the loss is computed from, starting at the loss and going back.
+    needed = set(names_of(receiver).reads)
+    in_slice: list[int] = []
+    for i in reversed(region):
+        if _method_call(body[i], "zero_grad") is not None:
+            continue
+        names = names_of(body[i])
+        if names.writes & needed:
+            in_slice.append(i)
+            needed |= set(names.reads)
+    in_slice.reverse()
+    if not in_slice:
+        return f"the loss `{_code(receiver)}` is not computed in the same block as `backward()`; not translated"
+    if model is None:
+        model = _guess_model(facts, scope, body, in_slice)
+        if model is None:
+            return f"cannot tell which model `{optimizer}` updates; build it as `optimizer = ...(model.parameters())` here"
+    # Only what depends on the model goes into the loss function; the rest stays where it is.
+    dependent: set[str] = {model}
+    forward = []
+    for i in in_slice:
+        names = names_of(body[i])
+        if dependent & set(names.reads):
+            forward.append(i)
+            dependent |= names.writes
+    if not forward:
+        return f"the loss does not depend on `{model}`; not translated"
+    for i in forward:
+        stmt = body[i]
+        if isinstance(stmt, cst.SimpleStatementLine):
+            plain = all(isinstance(small, (cst.Assign, cst.AugAssign, cst.AnnAssign)) for small in stmt.body)
+        else:
+            plain = isinstance(stmt, (cst.If, cst.For, cst.With))
+        if not plain:
+            return "the loss is computed by a statement that is not an assignment; not translated"
+        if any(w.startswith("self.") for w in names_of(stmt).writes):
+            return "the loss computation assigns attributes (`self.x = ...`); not translated"
+    written = set().union(*(names_of(body[i]).writes for i in forward))
+    after = [i for i in region if i not in forward and _method_call(body[i], "zero_grad") is None
+             and written & set(names_of(body[i]).reads)]
+    zero_grads = []
+    for i, stmt in enumerate(body):
+        c = _method_call(stmt, "zero_grad")
+        if c is not None and _variable(c.func.value) in (optimizer, model):
+            zero_grads.append(i)
+    if not zero_grads:
+        return (f"no `{optimizer}.zero_grad()` in this block: gradients accumulate across iterations; "
+                "not translated yet")
+    scheduler_steps = []
+    for i in range(s + 1, len(body)):
+        c = _method_call(body[i], "step")
+        var = _variable(c.func.value) if c is not None else None
+        sched = facts.lookup(scope, var) if var else None
+        if sched is not None and sched.kind == "scheduler" and sched.optimizer == optimizer and not c.args:
+            scheduler_steps.append(i)
+            if sched.call is not None:
+                facts.per_batch_schedulers.add(id(sched.call))
+        else:
+            break
+    if binding is not None and binding.call is not None and clips:
+        facts.clipped.setdefault(id(binding.call), []).extend((kind, call) for _, kind, call in clips)
+    return StepPlan(optimizer, model, receiver, loss_name, b, s, zero_grads, forward, after, clips,
+                    scheduler_steps, binding)
+
+
+def _calls_of(stmt) -> list[cst.Call]:
+    found = []
+
+    class _C(cst.CSTVisitor):
+        def visit_Call(self, node):
+            found.append(node)
+
+    stmt.visit(_C())
+    return found
+
+
+def _is_scheduler(facts: TrainingFacts, scope: Scope, var: str | None) -> bool:
+    binding = facts.lookup(scope, var) if var else None
+    return binding is not None and binding.kind == "scheduler"
+
+
+def _clip(imports: ImportTable, stmt):
+    if not isinstance(stmt, cst.SimpleStatementLine) or len(stmt.body) != 1 or not isinstance(stmt.body[0], cst.Expr):
+        return None
+    call = stmt.body[0].value
+    if isinstance(call, cst.Call):
+        kind = CLIP.get(imports.qualify(call.func) or "")
+        if kind:
+            return kind, call
+    return None
+
+
+def _attributes(node) -> set[str]:
+    found = set()
+
+    class _A(cst.CSTVisitor):
+        def visit_Attribute(self, n):
+            found.add(n.attr.value)
+
+    node.visit(_A())
+    return found
+
+
+def _guess_model(facts: TrainingFacts, scope: Scope, body, in_slice: list[int]) -> str | None:
+    """The one variable the loss computation calls that is not a loss, a torch function or a builtin."""
+    candidates = []
+    for i in in_slice:
+        for var in sorted(names_of(body[i]).called):
+            binding = facts.lookup(scope, var)
+            if binding is not None and binding.kind == "loss":
+                continue
+            if var in BUILTINS:
+                continue
+            candidates.append(var)
+    distinct = list(dict.fromkeys(candidates))
+    return distinct[0] if len(distinct) == 1 else None
+
+
+def _code(node) -> str:
+    return code_of(node)

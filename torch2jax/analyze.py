@@ -29,6 +29,7 @@ class FileFacts:
     class_bases: dict[str, list[str]] = field(default_factory=dict)  # local module bases
     functions: dict[FuncKey, cst.FunctionDef] = field(default_factory=dict)
     needs_rngs: set[FuncKey] = field(default_factory=set)
+    seeded: set[FuncKey] = field(default_factory=set)  # functions that make their own rngs (torch.manual_seed)
     class_params: dict[FuncKey, set[str]] = field(default_factory=dict)
     direct_channels_last: dict[str, dict[str, int]] = field(default_factory=dict)  # class -> attr -> rank
     direct_layer_calls: set[int] = field(default_factory=set)  # ids of constructions kept unwrapped
@@ -190,15 +191,27 @@ def _class_valued_params(facts: FileFacts, gathered: dict[FuncKey, _Calls]) -> N
                         changed = True
 
 
+def _seeds(facts: FileFacts, func: cst.FunctionDef) -> bool:
+    """The function calls ``torch.manual_seed(...)`` as a statement of its own body (its ``rngs``)."""
+    for stmt in func.body.body if isinstance(func.body, cst.IndentedBlock) else ():
+        if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Expr):
+            value = stmt.body[0].value
+            if isinstance(value, cst.Call) and facts.imports.qualify(value.func) == "torch.manual_seed":
+                return True
+    return False
+
+
 def _rngs_functions(facts: FileFacts, gathered: dict[FuncKey, _Calls], rules: RuleSet) -> None:
-    for key in facts.functions:
+    for key, func in facts.functions.items():
         if key[0] in facts.module_classes and key[1] == "__init__":
             facts.needs_rngs.add(key)
+        elif _seeds(facts, func):
+            facts.seeded.add(key)  # `rngs = nnx.Rngs(seed)` is made there: no parameter needed
     changed = True
     while changed:
         changed = False
         for key, g in gathered.items():
-            if key in facts.needs_rngs:
+            if key in facts.needs_rngs or key in facts.seeded:
                 continue
             class_params = facts.class_params.get(key, set())
             for call in g.calls:

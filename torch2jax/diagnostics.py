@@ -27,7 +27,7 @@ CODES: dict[str, tuple[str, str]] = {
     "T2J302": ("error", "A function or method argument has no JAX equivalent; the call was left as is."),
     # 9xx: untranslated
     "T2J901": ("error", "No rule for this torch API; it was left as is and marked in the output."),
-    "T2J902": ("warning", "Device placement has no meaning in JAX here; it was removed."),
+    "T2J902": ("info", "Device placement (`.to(device)`, `.cuda()`) was removed: JAX places arrays on its default device."),
     "T2J903": ("error", "A rule handler failed on this node; it was left as is (please report this)."),
 }
 

@@ -20,6 +20,7 @@ IMPORT_STYLE = [
     ("numpy.", ("import numpy as np", "np.")),
     ("functools.", ("import functools", "functools.")),
     ("math.", ("import math", "math.")),
+    ("torch.utils.data.default_collate", ("from torch.utils.data import default_collate", "default_collate")),
 ]
 
 # The order imports are written in (stdlib first, then third party, as isort would).
@@ -31,6 +32,7 @@ IMPORT_ORDER = [
     "import numpy as np",
     "import optax",
     "from flax import nnx",
+    "from torch.utils.data import default_collate",
 ]
 
 

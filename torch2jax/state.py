@@ -96,7 +96,7 @@ class State:
             owner = self.classes[-1] if self.classes else None
             key = (owner[0] if owner else None, node.name.value)
             cls = owner[0] if owner and owner[1] else None
-            has_rngs = key in self.facts.needs_rngs
+            has_rngs = key in self.facts.needs_rngs or key in self.facts.seeded
         else:  # a nested function sees its parent's names, rngs included
             key, cls, has_rngs = parent.key, parent.cls, parent.has_rngs
         shadowed = frozenset(bound_names(node) & set(self.facts.imports.aliases)) | parent.shadowed

@@ -7,6 +7,8 @@ Unsupported. Importing this package registers every handler.
 """
 
 from torch2jax.handlers import (  # noqa: F401  (imported for registration)
+    data,
+    devices,
     dtypes,
     indexing,
     manual,

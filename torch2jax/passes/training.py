@@ -16,7 +16,7 @@ import libcst as cst
 from torch2jax.registry import on_leave, on_statement
 from torch2jax.state import State
 from torch2jax.training.analysis import MODULE_LEVEL, StepPlan
-from torch2jax.training.step import build_step, call_statement, signature
+from torch2jax.training.step import build_leaf_step, build_step, call_statement, grad_name, signature
 
 GRAD_MODES = {"torch.no_grad", "torch.inference_mode", "torch.enable_grad", "torch.set_grad_enabled",
               "torch.autograd.no_grad", "torch.autograd.grad_mode.no_grad"}
@@ -172,21 +172,25 @@ def _rewrite_step(state: State, original, updated, plan: StepPlan) -> dict[int, 
     forward[0] = forward[0].with_changes(leading_lines=[])  # its comments stay at the call (see below)
     original_forward = [original.body[i] for i in plan.forward]
     sig = signature(training, scope, plan, forward, original_forward)
-    step_name = _unique(state, "train_step")
+    step_name = _unique(state, "train_step" if plan.kind == "optimizer" else "loss_and_grads")
     loss_fn = "loss_fn" if "loss_fn" not in {p for p, _ in sig.params} else "compute_loss"
-    jit = state.imports.ref("flax.nnx.jit")
+    jit = state.imports.ref("flax.nnx.jit" if plan.kind == "optimizer" else "jax.jit")
     if sig.static:
         partial = state.imports.ref("functools.partial")
         names = ", ".join(repr(n) for n in sig.static) + ("," if len(sig.static) == 1 else "")
         decorator = f"@{_code(partial)}({_code(jit)}, static_argnames=({names}))"
     else:
         decorator = f"@{_code(jit)}"
-    wrt = None  # the whole model's nnx.Param unless the optimizer says otherwise (see handlers.training)
-    if plan.binding is not None and plan.binding.params_path:
-        wrt = _wrt_filter(plan.binding.params_path)
-    definition = build_step(step_name, loss_fn, plan, sig, forward, wrt=wrt, clip_lines=[],
-                            indent=state.indent, decorator=decorator)
-    state.imports.ref("flax.nnx.value_and_grad")
+    if plan.kind == "leaves":
+        definition = build_leaf_step(step_name, loss_fn, plan, sig, forward, indent=state.indent, decorator=decorator)
+        state.imports.ref("jax.value_and_grad")
+    else:
+        wrt = None  # the whole model's nnx.Param unless the optimizer updates only part of it
+        if plan.binding is not None and plan.binding.params_path:
+            wrt = _wrt_filter(plan.binding.params_path)
+        definition = build_step(step_name, loss_fn, plan, sig, forward, wrt=wrt, clip_lines=[],
+                                indent=state.indent, decorator=decorator)
+        state.imports.ref("flax.nnx.value_and_grad")
     anchor = training.anchors.get(id(original)) if not isinstance(original, cst.Module) else original.body[plan.forward[0]]
     state.module_definitions.append((anchor, definition))
 
@@ -195,7 +199,9 @@ def _rewrite_step(state: State, original, updated, plan: StepPlan) -> dict[int, 
     # says what the step does) move down to the next statement that stays.
     out: dict[int, list] = {j: [] for j in plan.after}
     carried: list = []
-    dropped = {*plan.forward, *plan.zero_grads, plan.step, *plan.scheduler_steps, *(i for i, _, _ in plan.clips)}
+    dropped = {*plan.forward, *plan.zero_grads, *plan.scheduler_steps, *(i for i, _, _ in plan.clips)}
+    if plan.kind == "optimizer":
+        dropped.add(plan.step)
     for i in sorted(dropped | {plan.backward}):
         stmt = updated.body[i]
         if i == plan.backward:
@@ -224,6 +230,62 @@ def _code(node) -> str:
     from torch2jax.syntax import code_of
 
     return code_of(node)
+
+
+# ---------------------------------------------------------------------- plain autograd: leaves and .grad
+
+
+def _leaf_grad(state: State, node) -> str | None:
+    """``w.grad`` on a leaf tensor of this scope: the leaf's name."""
+    if isinstance(node, cst.Attribute) and node.attr.value == "grad" and isinstance(node.value, cst.Name):
+        if node.value.value in state.facts.training.leaves(_scope(state)):
+            return node.value.value
+    return None
+
+
+@on_leave(cst.Attribute)
+def leaf_grad(state: State, original: cst.Attribute, updated: cst.Attribute):
+    """``w.grad`` -> ``w_grad``, the gradient the step returned."""
+    leaf = _leaf_grad(state, original)
+    return cst.Name(grad_name(leaf)) if leaf is not None else None
+
+
+@on_leave(cst.Call)
+def leaf_grad_zero(state: State, original: cst.Call, updated: cst.Call):
+    """``w.grad.zero_()``: rewritten as a statement below, not an in-place error."""
+    f = original.func
+    if isinstance(f, cst.Attribute) and f.attr.value == "zero_" and _leaf_grad(state, f.value) is not None:
+        return updated
+    return None
+
+
+@on_statement(cst.Expr)
+def leaf_statements(state: State, original: cst.Expr, updated: cst.Expr):
+    """``w.grad.zero_()`` -> ``w_grad = jnp.zeros_like(w)``; ``w.requires_grad_()`` goes."""
+    from torch2jax.registry import REMOVE
+
+    c = original.value
+    if not isinstance(c, cst.Call) or not isinstance(c.func, cst.Attribute):
+        return None
+    if c.func.attr.value == "zero_":
+        leaf = _leaf_grad(state, c.func.value)
+        if leaf is not None:
+            zeros = state.imports.ref("jax.numpy.zeros_like")
+            return cst.Assign([cst.AssignTarget(cst.Name(grad_name(leaf)))], cst.Call(zeros, [cst.Arg(cst.Name(leaf))]))
+    if c.func.attr.value == "requires_grad_" and id(c) in state.facts.training.handled_calls:
+        return REMOVE
+    return None
+
+
+@on_statement(cst.Assign)
+def requires_grad_flag(state: State, original: cst.Assign, updated: cst.Assign):
+    """``w.requires_grad = True``: every JAX array can be differentiated."""
+    from torch2jax.registry import REMOVE
+
+    target = original.targets[0].target
+    if isinstance(target, cst.Attribute) and target.attr.value == "requires_grad" and state.facts.imports.imports_torch:
+        return REMOVE
+    return None
 
 
 # ---------------------------------------------------------------------- what is not translated

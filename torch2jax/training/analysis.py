@@ -48,10 +48,15 @@ class Binding:
 
 @dataclass
 class StepPlan:
-    """One fused training step in a block (indices into the block's statements)."""
+    """One fused training step in a block (indices into the block's statements).
 
-    optimizer: str  # variable, in this scope
-    model: str  # variable, in this scope
+    ``kind`` is "optimizer" (an ``optimizer.step()`` follows ``backward()``: the model's
+    parameters are differentiated and updated) or "leaves" (plain autograd: the leaf tensors
+    created with ``requires_grad=True`` are differentiated, their ``.grad`` read by the code).
+    """
+
+    optimizer: str | None  # variable, in this scope
+    model: str | None  # variable, in this scope
     loss: cst.BaseExpression  # the backward() receiver (original)
     loss_name: str | None  # when the receiver is a plain name
     backward: int
@@ -62,6 +67,8 @@ class StepPlan:
     clips: list[tuple[int, str, cst.Call]]  # (index, "norm" | "value", original call)
     scheduler_steps: list[int]  # `scheduler.step()` right after `optimizer.step()`: folded into the optimizer
     binding: Binding | None  # the optimizer's binding, when known
+    kind: str = "optimizer"
+    leaves: list[str] = field(default_factory=list)  # "leaves" steps: the differentiated variables, in order
 
 
 @dataclass
@@ -77,6 +84,10 @@ class TrainingFacts:
     module: cst.Module | None = None
     anchors: dict[int, cst.CSTNode] = field(default_factory=dict)  # id(block) -> the module-level statement holding it
     module_globals: set[str] = field(default_factory=set)  # module-level defs, classes and imports
+
+    def leaves(self, scope: Scope) -> set[str]:
+        """Variables created as leaf tensors with ``requires_grad=True`` in this scope."""
+        return {name for name, b in self.bindings.get(scope, {}).items() if b.kind == "leaf"}
 
     def lookup(self, scope: Scope, name: str) -> Binding | None:
         """The binding of ``name`` seen from ``scope``: local, then the class's ``self.*``, then module level."""
@@ -200,7 +211,19 @@ def _module_globals(module: cst.Module, imports: ImportTable) -> set[str]:
     return names
 
 
+def _requires_grad(call: cst.Call) -> bool:
+    return any(a.keyword is not None and a.keyword.value == "requires_grad" and isinstance(a.value, cst.Name)
+               and a.value.value == "True" for a in call.args)
+
+
 def _bind(facts: TrainingFacts, imports: ImportTable, scope: Scope, stmt) -> None:
+    leaf = _method_call(stmt, "requires_grad_")
+    if leaf is not None and _variable(leaf.func.value) and not leaf.args:
+        name = _variable(leaf.func.value)
+        facts.bindings.setdefault(scope, {})[name] = Binding("leaf", "Tensor.requires_grad_", None, scope, name,
+                                                             statement=stmt)
+        facts.handled_calls.add(id(leaf))
+        return
     found = _assigned(stmt)
     if found is None or not isinstance(found[1], cst.Call):
         return
@@ -221,6 +244,8 @@ def _bind(facts: TrainingFacts, imports: ImportTable, scope: Scope, stmt) -> Non
         binding = Binding("optimizer", qname, call, scope, name, model=model, params_path=path)
     elif qname.startswith("torch.nn.") and qname.endswith("Loss"):
         binding = Binding("loss", qname, call, scope, name)
+    elif _requires_grad(call):
+        binding = Binding("leaf", qname, call, scope, name)
     if binding is not None:
         binding.statement = stmt
         facts.bindings.setdefault(scope, {})[name] = binding
@@ -282,6 +307,8 @@ def _steps(facts: TrainingFacts, imports: ImportTable, scope: Scope, body: list,
             continue
         plans.append(plan)
         indices = [plan.backward, plan.step, *plan.zero_grads, *plan.scheduler_steps, *(i for i, _, _ in plan.clips)]
+        if plan.kind == "leaves":
+            indices = [plan.backward]
         facts.handled.update(id(body[i]) for i in indices)
         for i in indices:
             facts.handled_calls.update(id(c) for c in _calls_of(body[i]))
@@ -297,8 +324,7 @@ def _plan(facts, imports, scope, body, start, b, backward: cst.Call, func) -> St
     s = next((i for i in range(b + 1, len(body)) if _method_call(body[i], "step") is not None
               and not _is_scheduler(facts, scope, _variable(_method_call(body[i], "step").func.value))), None)
     if s is None:
-        return ("`backward()` without an `optimizer.step()` after it in the same block (gradients accumulated "
-                "across iterations, or plain autograd) is not translated yet")
+        return _leaf_plan(facts, scope, body, start, b, receiver)
     optimizer = _variable(_method_call(body[s], "step").func.value)
     if optimizer is None or _method_call(body[s], "step").args:
         return "`optimizer.step(...)` on an expression or with a closure is not translated"
@@ -319,17 +345,7 @@ def _plan(facts, imports, scope, body, start, b, backward: cst.Call, func) -> St
     region = list(range(start, b))
     model = binding.model if binding is not None and binding.model else None
     loss_name = _variable(receiver)
-    # The loss function: what the loss is computed from, starting at the loss and going back.
-    needed = set(names_of(receiver).reads)
-    in_slice: list[int] = []
-    for i in reversed(region):
-        if _method_call(body[i], "zero_grad") is not None:
-            continue
-        names = names_of(body[i])
-        if names.writes & needed:
-            in_slice.append(i)
-            needed |= set(names.reads)
-    in_slice.reverse()
+    in_slice = _loss_slice(body, region, receiver)
     if not in_slice:
         return f"the loss `{_code(receiver)}` is not computed in the same block as `backward()`; not translated"
     if model is None:
@@ -337,13 +353,7 @@ def _plan(facts, imports, scope, body, start, b, backward: cst.Call, func) -> St
         if model is None:
             return f"cannot tell which model `{optimizer}` updates; build it as `optimizer = ...(model.parameters())` here"
     # Only what depends on the model goes into the loss function; the rest stays where it is.
-    dependent: set[str] = {model}
-    forward = []
-    for i in in_slice:
-        names = names_of(body[i])
-        if dependent & set(names.reads):
-            forward.append(i)
-            dependent |= names.writes
+    forward, _ = _dependent(body, in_slice, {model})
     if not forward:
         return f"the loss does not depend on `{model}`; not translated"
     for i in forward:
@@ -392,6 +402,76 @@ def _calls_of(stmt) -> list[cst.Call]:
             found.append(node)
 
     stmt.visit(_C())
+    return found
+
+
+def _loss_slice(body, region: list[int], receiver) -> list[int]:
+    """The statements of ``region`` the loss is computed from (going back from the loss)."""
+    needed = set(names_of(receiver).reads)
+    found: list[int] = []
+    for i in reversed(region):
+        if _method_call(body[i], "zero_grad") is not None:
+            continue
+        names = names_of(body[i])
+        if names.writes & needed:
+            found.append(i)
+            needed |= set(names.reads)
+    return found[::-1]
+
+
+def _dependent(body, indices: list[int], sources: set[str]) -> tuple[list[int], set[str]]:
+    """The statements among ``indices`` that depend on ``sources`` (transitively), and what they write."""
+    dependent, chosen = set(sources), []
+    for i in indices:
+        names = names_of(body[i])
+        if dependent & set(names.reads):
+            chosen.append(i)
+            dependent |= names.writes
+    return chosen, dependent
+
+
+def _leaf_plan(facts: TrainingFacts, scope: Scope, body, start: int, b: int, receiver) -> StepPlan | str:
+    """Plain autograd: ``loss.backward()`` differentiates the leaf tensors the loss depends on."""
+    leaves = facts.leaves(scope)
+    if not leaves:
+        return ("`backward()` with neither an `optimizer.step()` after it in the same block nor leaf tensors "
+                "(`requires_grad=True`) in this function is not translated")
+    region = list(range(start, b))
+    in_slice = _loss_slice(body, region, receiver)
+    forward, _ = _dependent(body, in_slice, leaves)
+    if not forward:
+        return f"the loss `{code_of(receiver)}` does not depend on a leaf tensor in the same block; not translated"
+    used = [r for r in names_of([body[i] for i in forward]).reads if r in leaves]
+    zeroed = _zeroed_grads(body)
+    accumulating = [leaf for leaf in used if leaf not in zeroed]
+    if accumulating:
+        return (f"`{accumulating[0]}.grad` is never zeroed in this loop, so torch accumulates it across "
+                "`backward()` calls; not translated yet (zero it with `.grad.zero_()` or `.grad = None`)")
+    written = set().union(*(names_of(body[i]).writes for i in forward))
+    after = [i for i in region if i not in forward and written & set(names_of(body[i]).reads)]
+    return StepPlan(None, None, receiver, _variable(receiver), b, b, [], forward, after, [], [], None,
+                    kind="leaves", leaves=used)
+
+
+def _zeroed_grads(body) -> set[str]:
+    """Leaves whose ``.grad`` the block zeroes: ``x.grad.zero_()`` or ``x.grad = None``, at any depth."""
+    found: set[str] = set()
+
+    class _Z(cst.CSTVisitor):
+        def visit_Call(self, node):
+            f = node.func
+            if isinstance(f, cst.Attribute) and f.attr.value == "zero_" and isinstance(f.value, cst.Attribute) \
+                    and f.value.attr.value == "grad" and _variable(f.value.value):
+                found.add(_variable(f.value.value))
+
+        def visit_Assign(self, node):
+            for t in node.targets:
+                target = t.target
+                if isinstance(target, cst.Attribute) and target.attr.value == "grad" and _variable(target.value):
+                    found.add(_variable(target.value))
+
+    for stmt in body:
+        stmt.visit(_Z())
     return found
 
 

@@ -51,12 +51,16 @@ def param_name(var: str) -> str:
 def signature(facts: TrainingFacts, scope: Scope, plan: StepPlan, forward: list, original_forward: list) -> StepSignature:
     names = names_of(forward)
     closed = facts.module_globals | BUILTINS | EMITTED_MODULES
-    params = [(param_name(plan.model), plan.model), (param_name(plan.optimizer), plan.optimizer)]
+    if plan.kind == "leaves":
+        first = list(plan.leaves)
+    else:
+        first = [plan.model, plan.optimizer]
+    params = [(param_name(var), var) for var in first]
     taken = {p for p, _ in params}
     static = []
     statics = _static_names(facts, scope)
     for var in names.reads:
-        if var in (plan.model, "self") or var in closed or (var.startswith("self.") and var == plan.model):
+        if var in first or var == "self" or var in closed:
             continue
         name = param_name(var)
         if name in taken:
@@ -168,10 +172,39 @@ def build_step(name: str, loss_fn: str, plan: StepPlan, sig: StepSignature, forw
     return cst.parse_statement("\n".join(lines) + "\n", config=cst.PartialParserConfig())
 
 
+def grad_name(leaf: str) -> str:
+    """The variable that holds ``leaf.grad`` in the translation."""
+    return f"{leaf}_grad"
+
+
+def build_leaf_step(name: str, loss_fn: str, plan: StepPlan, sig: StepSignature, forward: list, *,
+                    indent: str, decorator: str) -> cst.FunctionDef:
+    """Plain autograd: the loss and the gradients of the leaves it depends on, jitted."""
+    body = "".join(code_of(stmt) for stmt in forward).lstrip("\n")
+    loss_value = plan.loss_name if plan.loss_name else code_of(plan.loss)
+    argnums = "0" if len(plan.leaves) == 1 else "(" + ", ".join(str(i) for i in range(len(plan.leaves))) + ")"
+    options = ", has_aux=True" if sig.aux else ""
+    leaves = ", ".join(plan.leaves)
+    lines = [
+        decorator,
+        f"def {name}({', '.join(p for p, _ in sig.params)}):",
+        f"{indent}def {loss_fn}({leaves}):",
+        textwrap.indent(body, indent * 2).rstrip("\n"),
+        f"{indent * 2}return {', '.join([loss_value, *sig.aux])}",
+        f"{indent}return jax.value_and_grad({loss_fn}, argnums={argnums}{options})({leaves})",
+    ]
+    return cst.parse_statement("\n".join(lines) + "\n")
+
+
 def call_statement(name: str, plan: StepPlan, sig: StepSignature, leading_lines) -> cst.SimpleStatementLine:
     """``loss, outputs = train_step(net, optimizer, inputs, labels)`` where ``backward()`` was."""
     call = f"{name}({', '.join(arg for _, arg in sig.params)})"
     targets = [plan.loss_name or "_", *sig.aux]
+    if plan.kind == "leaves":
+        value = f"({', '.join(targets)})" if sig.aux else targets[0]
+        grads = [grad_name(leaf) for leaf in plan.leaves]
+        grads_text = grads[0] if len(grads) == 1 else f"({', '.join(grads)})"
+        targets = [value, grads_text]
     text = call if targets == ["_"] else f"{', '.join(targets)} = {call}"
     stmt = cst.parse_statement(text + "\n")
     return stmt.with_changes(leading_lines=leading_lines)

@@ -4,7 +4,10 @@
 - which functions must take ``rngs`` (they build layers, directly or through calls);
 - which parameters receive a module class (``ResNet(BasicBlock, ...)`` -> ``block(...)``);
 - which channels-last layers are plain attributes called with one input, so the
-  transposes can go at the call site instead of around the layer.
+  transposes can go at the call site instead of around the layer;
+- what each ``self.<attr>`` of a module class and each variable holds (a torch layer, one of
+  the file's module classes, something else), so ``model.fc1.weight`` can be read with the
+  layout torch gives it and ``self.split(x)`` on a submodule is not taken for a tensor method.
 """
 
 from __future__ import annotations
@@ -18,6 +21,18 @@ from torch2jax.rules import RuleSet
 from torch2jax.training.analysis import TrainingFacts, analyze_training
 
 FuncKey = tuple[str | None, str]  # (class name or None, function name)
+
+
+@dataclass(frozen=True)
+class Holds:
+    """What an attribute or variable holds: kind "layer" (name: the torch layer's rule), "module"
+    (name: one of the file's nn.Module classes) or "other" (anything else, or assignments that disagree)."""
+
+    kind: str
+    name: str = ""
+
+
+OTHER = Holds("other")
 
 RANDOM_FACTORIES = {"torch.randn", "torch.rand", "torch.randint", "torch.randperm", "torch.normal"}
 
@@ -35,6 +50,27 @@ class FileFacts:
     direct_layer_calls: set[int] = field(default_factory=set)  # ids of constructions kept unwrapped
     uses_training: set[str] = field(default_factory=set)
     training: TrainingFacts = field(default_factory=TrainingFacts)  # optimizers, losses, steps
+    attributes: dict[str, dict[str, Holds]] = field(default_factory=dict)  # class -> self.<attr> -> what it holds
+    variables: dict[FuncKey | None, dict[str, Holds]] = field(default_factory=dict)  # scope -> variable -> holds
+
+    def holds(self, cls: str | None, key: FuncKey | None, node: cst.BaseExpression) -> Holds | None:
+        """What ``x``, ``self.a.b`` or ``model.fc1`` holds, when the file says."""
+        if isinstance(node, cst.Name):
+            if node.value == "self" and cls is not None:
+                return Holds("module", cls)
+            for scope in (key, None):
+                found = self.variables.get(scope, {}).get(node.value)
+                if found is not None:
+                    return found
+            return None
+        if isinstance(node, cst.Attribute):
+            base = self.holds(cls, key, node.value)
+            if base is not None and base.kind == "module":
+                for owner in mro(self, base.name):
+                    found = self.attributes.get(owner, {}).get(node.attr.value)
+                    if found is not None:
+                        return found
+        return None
 
 
 def _functions_of(body) -> list[cst.FunctionDef]:
@@ -52,6 +88,7 @@ class _Calls(cst.CSTVisitor):
         self.calls: list[cst.Call] = []
         self.self_attr_refs: dict[str, list[tuple[cst.Attribute, bool]]] = {}
         self.assigns: list[tuple[str, cst.BaseExpression]] = []
+        self.local_assigns: list[tuple[str, cst.BaseExpression]] = []
         self.uses_training = False
         self._callee_ids: set[int] = set()
         self._target_ids: set[int] = set()
@@ -74,6 +111,8 @@ class _Calls(cst.CSTVisitor):
             if isinstance(t, cst.Attribute) and isinstance(t.value, cst.Name) and t.value.value == "self":
                 self.assigns.append((t.attr.value, node.value))
                 self._target_ids.add(id(t))
+            elif isinstance(t, cst.Name):
+                self.local_assigns.append((t.value, node.value))
 
     def visit_ClassDef(self, node: cst.ClassDef) -> bool:
         return False  # nested classes are analysed on their own
@@ -123,12 +162,42 @@ def analyze(module: cst.Module, rules: RuleSet) -> FileFacts:
         if g.uses_training and key[0]:
             facts.uses_training.add(key[0])
 
+    _what_is_held(facts, gathered, module, rules)
     _class_valued_params(facts, gathered)
     _rngs_functions(facts, gathered, rules)
     _direct_channels_last(facts, gathered, rules)
     if facts.imports.imports_torch:
         facts.training = analyze_training(module, imports)
     return facts
+
+
+def _held_by(facts: FileFacts, value: cst.BaseExpression, rules: RuleSet) -> Holds:
+    if isinstance(value, cst.Call):
+        qname = facts.imports.qualify(value.func)
+        rule = rules.get(qname) if qname else None
+        if rule is not None and rule.kind == "layer":
+            return Holds("layer", rule.torch)
+        if isinstance(value.func, cst.Name) and value.func.value in facts.module_classes:
+            return Holds("module", value.func.value)
+    return OTHER
+
+
+def _what_is_held(facts: FileFacts, gathered: dict, module: cst.Module, rules: RuleSet) -> None:
+    def record(table: dict, name: str, holds: Holds) -> None:
+        table[name] = holds if table.get(name, holds) == holds else OTHER
+
+    for (cls, fname), g in gathered.items():
+        if cls is not None:
+            for attr, value in g.assigns:
+                record(facts.attributes.setdefault(cls, {}), attr, _held_by(facts, value, rules))
+        for name, value in g.local_assigns:
+            record(facts.variables.setdefault((cls, fname), {}), name, _held_by(facts, value, rules))
+    top = facts.variables.setdefault(None, {})
+    for stmt in module.body:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name):
+                    record(top, small.targets[0].target.value, _held_by(facts, small.value, rules))
 
 
 def _callee_key(facts: FileFacts, call: cst.Call, cls: str | None) -> FuncKey | None:

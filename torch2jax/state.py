@@ -57,6 +57,7 @@ class State:
         self.callees: set[int] = set()  # the `func` of a call
         self.inner: set[int] = set()  # the value of an attribute (`x` in `x.y`), class bases
         self.statement_calls: set[int] = set()  # calls used as expression statements
+        self.targets: set[int] = set()  # assignment targets (`x` in `x = ...`, `x += ...`)
         self.unpacked: dict[int, int] = {}  # call -> how many names it is unpacked into
         # Left by one concern for another, by id of the emitted node (kept alive so ids stay unique).
         self.pairs: dict[int, tuple] = {}  # torch's (values, indices) results
@@ -115,6 +116,10 @@ class State:
         """Not called and not the object of an attribute: a name used as a value."""
         return id(original) not in self.callees and id(original) not in self.inner
 
+    def holds(self, node):
+        """What a name or attribute chain holds here (see ``analyze.FileFacts.holds``)."""
+        return self.facts.holds(self.scope.cls, self.scope.key, node)
+
     def unpacked_into(self) -> int | None:
         """How many names the call being translated is unpacked into (``q, k, v = ...``)."""
         return self.unpacked.get(id(self.calls[-1])) if self.calls else None
@@ -141,6 +146,6 @@ class State:
 
     def key_expr(self) -> cst.BaseExpression | None:
         """A fresh random key, when an ``rngs`` is in scope."""
-        if not self.scope.has_rngs:
+        if not (self.scope.has_rngs or (self.scope.key is None and self.module_rngs)):
             return None
         return parse_expr("rngs.params()")

@@ -29,7 +29,8 @@ STATEMENTS = frozenset(
 )
 
 
-def _note_unpacking(state: State, node: cst.Assign):
+def _note_assignment(state: State, node: cst.Assign):
+    state.targets.update(id(t.target) for t in node.targets)
     target = node.targets[0].target
     if len(node.targets) == 1 and isinstance(target, (cst.Tuple, cst.List)) and isinstance(node.value, cst.Call):
         if not any(isinstance(e, cst.StarredElement) for e in target.elements):
@@ -51,7 +52,8 @@ _ENTER = {
     cst.FunctionDef: State.enter_function,
     cst.Import: _skip,
     cst.ImportFrom: _skip,
-    cst.Assign: _note_unpacking,
+    cst.Assign: _note_assignment,
+    cst.AugAssign: lambda state, node: state.targets.add(id(node.target)),
     cst.Expr: lambda state, node: state.statement_calls.add(id(node.value)),
     cst.Call: _note_call,
     cst.Attribute: lambda state, node: state.inner.add(id(node.value)),

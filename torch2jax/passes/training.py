@@ -120,16 +120,25 @@ def _insert_definitions(state: State, original: cst.Module, updated: cst.Module,
 
     for anchor, definition in state.module_definitions:
         i = index_of.get(id(anchor), first_code) if anchor is not None else first_code
-        replacement[i] = [_top_level(definition), *current(i)]
+        replacement[i] = _before(current(i), [definition])
     if state.support:
-        support = [_top_level(cst.parse_statement(code)) for code in state.support.values()]
-        replacement[first_code] = [*support, *current(first_code)]
+        support = [cst.parse_statement(code) for code in state.support.values()]
+        replacement[first_code] = _before(current(first_code), support)
     return True
 
 
-def _top_level(definition):
-    """Two blank lines before a module-level definition, as black writes it."""
-    return definition.with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
+def _before(statements: list, definitions: list) -> list:
+    """Definitions placed before ``statements``, with two blank lines around each, as black writes them."""
+    two = [cst.EmptyLine(), cst.EmptyLine()]
+    spaced = [d.with_changes(leading_lines=two) for d in definitions]
+    if statements:
+        first = statements[0]
+        lines = list(first.leading_lines)
+        blank = 0
+        while blank < len(lines) and lines[blank].comment is None:
+            blank += 1
+        statements = [first.with_changes(leading_lines=two + lines[blank:]), *statements[1:]]
+    return [*spaced, *statements]
 
 
 def _after_imports(module: cst.Module) -> int:

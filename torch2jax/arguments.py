@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from torch2jax.diagnostics import Unsupported
+from torch2jax.diagnostics import NotTorch, Unsupported
 from torch2jax.imports import Imports
 from torch2jax.registry import VALUE_TRANSFORMS
 from torch2jax.rules import ArgSpec, Rule
@@ -18,6 +18,8 @@ def bind(rule: Rule, node: cst.Call, receiver: cst.BaseExpression | None = None)
     A ``*name`` entry collects the remaining positional arguments as a list.
     """
     signature = list(rule.signature)
+    if receiver is not None and _in_target_form(rule, node):
+        raise NotTorch  # `x.sum(axis=1)`, `x.std(1, ddof=1)`: already what the rule emits (a second pass)
     bound: dict = {}
     position = 0
     if receiver is not None and signature and signature[0] in ("input", "self"):
@@ -49,6 +51,15 @@ def bind(rule: Rule, node: cst.Call, receiver: cst.BaseExpression | None = None)
         bound[name] = a.value
         position += 1
     return bound
+
+
+def _in_target_form(rule: Rule, node: cst.Call) -> bool:
+    """A method call whose keywords are the target's names (``keepdims``), not torch's (``keepdim``)."""
+    target_names = {spec.rename for spec in rule.args.values() if spec.rename} | set(rule.const)
+    return any(
+        a.keyword is not None and a.keyword.value in target_names and a.keyword.value not in rule.signature
+        for a in node.args
+    )
 
 
 def check_supported(rule: Rule, name: str, spec: ArgSpec, value) -> None:

@@ -19,6 +19,7 @@ from torch2jax.analyze import analyze
 from torch2jax.diagnostics import Diagnostic
 from torch2jax.files import BOM, InputError, atomic_write, read_source
 from torch2jax.imports import settle_imports
+from torch2jax.names import ImportTable
 from torch2jax.positions import node_positions
 from torch2jax.rules import RuleSet, load_rules
 from torch2jax.state import State
@@ -85,9 +86,9 @@ def _invalid_python(source: str, path: str) -> ConversionResult | None:
 def _convert(source: str, path: str, ruleset: RuleSet) -> ConversionResult:
     try:
         module = cst.parse_module(source)
-    except cst.ParserSyntaxError as exc:
+    except cst.ParserSyntaxError as exc:  # Python's own message and position when it has one
         diag = Diagnostic("T2J001", f"syntax error: {exc.message}", path, exc.raw_line, exc.raw_column + 1)
-        return ConversionResult(source, [diag], changed=False, ok=False)
+        return _invalid_python(source, path) or ConversionResult(source, [diag], changed=False, ok=False)
 
     facts = analyze(module, ruleset)
     if not facts.imports.imports_torch:
@@ -109,8 +110,20 @@ def _convert(source: str, path: str, ruleset: RuleSet) -> ConversionResult:
         )
         return ConversionResult(source, diagnostics, changed=False, ok=True)
     used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
-    code = settle_imports(new_module, facts.imports, state.imports.needed, used).code
+    made_unused = _made_unused(source, new_module, facts.imports, used)
+    code = settle_imports(new_module, facts.imports, state.imports.needed, used, made_unused).code
     return ConversionResult(code, diagnostics, changed=code != source)
+
+
+def _made_unused(source: str, new_module: cst.Module, imports: ImportTable, used: set[str]) -> set[str]:
+    """Imported names the input used and the translation no longer does (``OrderedDict`` after
+    the Sequential rewrite): their imports go. Imports the input did not use either stay."""
+    candidates = {local for local in ImportTable.from_module(new_module).aliases if local not in used}
+    candidates -= imports.torch_names()
+    if not candidates:
+        return set()
+    read = {node.id for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Name)}
+    return candidates & read
 
 
 def _positioned(module: cst.Module, pending, path: str) -> list[Diagnostic]:

@@ -20,6 +20,8 @@ IMPORT_STYLE = [
     ("numpy.", ("import numpy as np", "np.")),
     ("functools.", ("import functools", "functools.")),
     ("math.", ("import math", "math.")),
+    ("os.", ("import os", "os.")),
+    ("orbax.checkpoint.", ("import orbax.checkpoint as ocp", "ocp.")),
     ("torch.utils.data.default_collate", ("from torch.utils.data import default_collate", "default_collate")),
 ]
 
@@ -27,10 +29,12 @@ IMPORT_STYLE = [
 IMPORT_ORDER = [
     "import functools",
     "import math",
+    "import os",
     "import jax",
     "import jax.numpy as jnp",
     "import numpy as np",
     "import optax",
+    "import orbax.checkpoint as ocp",
     "from flax import nnx",
     "from torch.utils.data import default_collate",
 ]
@@ -66,9 +70,11 @@ class _QualifiedToLocal(cst.CSTTransformer):
         return updated
 
 
-def settle_imports(module: cst.Module, table: ImportTable, needed: set[str], used: set[str]) -> cst.Module:
+def settle_imports(module: cst.Module, table: ImportTable, needed: set[str], used: set[str],
+                   made_unused: set[str] = frozenset()) -> cst.Module:
     """Drop torch imports nothing refers to any more (``used``: the names the output
-    reads); add the JAX ones asked for, where the torch imports were."""
+    reads) and other imports the rewrite made unused; add the JAX ones asked for, where the
+    torch imports were."""
     torch_locals = table.torch_names()
     have = ImportTable.from_module(module).aliases
     insert_at = None
@@ -78,7 +84,7 @@ def settle_imports(module: cst.Module, table: ImportTable, needed: set[str], use
         if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(
             stmt.body[0], (cst.Import, cst.ImportFrom)
         ):
-            kept = _prune_import(stmt.body[0], torch_locals, used)
+            kept = _prune_import(stmt.body[0], torch_locals, used, made_unused)
             if insert_at is None and _imports_any(stmt.body[0], torch_locals):
                 insert_at = len(new_body)  # the JAX imports go where the torch ones were
             if kept is not stmt.body[0]:
@@ -98,6 +104,11 @@ def settle_imports(module: cst.Module, table: ImportTable, needed: set[str], use
         nxt = new_body[insert_at]
         new_body[insert_at] = nxt.with_changes(leading_lines=[*carried, *nxt.leading_lines])
     new_body[insert_at:insert_at] = statements
+    if new_body and new_body[0] is not module.body[0] and not module.header:
+        lines = list(new_body[0].leading_lines)  # a file does not start with blank lines
+        while lines and lines[0].comment is None:
+            lines.pop(0)
+        new_body[0] = new_body[0].with_changes(leading_lines=lines)
     return module.with_changes(body=new_body)
 
 
@@ -121,14 +132,14 @@ def _local_name(alias: cst.ImportAlias) -> str:
     return alias.asname.name.value if alias.asname else cst.Module([]).code_for_node(alias.name).split(".")[0]
 
 
-def _prune_import(node, torch_locals: set[str], used: set[str]):
-    """The import without its unused torch names; None when nothing is left."""
+def _prune_import(node, torch_locals: set[str], used: set[str], made_unused: set[str]):
+    """The import without its unused torch names and the names the rewrite made unused; None when nothing is left."""
     if isinstance(node.names, cst.ImportStar):
         return node
     keep = []
     for alias in node.names:
         local = _local_name(alias)
-        if local in torch_locals and local not in used:
+        if (local in torch_locals and local not in used) or local in made_unused:
             continue
         keep.append(alias)
     if len(keep) == len(node.names):

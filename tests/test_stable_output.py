@@ -1,0 +1,68 @@
+"""Stable, clean output: converting a translation again changes nothing and reports nothing;
+imports the rewrite made unused go; a syntax error is reported where Python reports it."""
+
+import ast
+
+import pytest
+
+from conftest import FIXTURES
+from torch2jax import convert_source
+
+ALREADY_JAX_METHODS = """\
+import torch
+
+
+def f(x, m):
+    a = x.argmax(1, keepdims=True)
+    b = x.sum(axis=1)
+    c = x.std(1, ddof=1)
+    d = m.reshape(-1, 4)
+    return a, b, c, d
+"""
+
+
+def test_code_already_in_jax_form_is_left_alone():
+    result = convert_source(ALREADY_JAX_METHODS)
+    assert result.diagnostics == []
+    assert result.code == ALREADY_JAX_METHODS.replace("import torch\n\n\n", "")  # nothing uses torch any more
+
+
+def test_translated_methods_are_a_fixed_point():
+    source = "import torch\nimport numpy as np\n\ndef f(x):\n    return x.argmax(dim=1, keepdim=True), x.std(1), x.sum(dim=0), np.pi\n"
+    once = convert_source(source)
+    assert "x.argmax(1, keepdims=True)" in once.code or "jnp.argmax(x, axis=1, keepdims=True)" in once.code
+    again = convert_source("import torch\n" + once.code)
+    assert again.diagnostics == []
+    assert again.code == once.code
+
+
+@pytest.mark.parametrize("case", sorted(p.name for p in FIXTURES.iterdir() if (p / "expected_jax.py").exists()))
+def test_second_pass_reports_nothing_new(case):
+    first = convert_source((FIXTURES / case / "torch_model.py").read_text())
+    second = convert_source(first.code)
+    assert second.code == first.code
+    new = {(d.code, d.message) for d in second.diagnostics} - {(d.code, d.message) for d in first.diagnostics}
+    assert not {c for c, _ in new} - {"T2J003"}, new
+
+
+def test_imports_made_unused_by_the_rewrite_are_removed():
+    source = (
+        "from collections import OrderedDict\nimport os\nimport torch.nn as nn\n\n"
+        "net = nn.Sequential(OrderedDict([('fc', nn.Linear(2, 2))]))\n"
+    )
+    code = convert_source(source).code
+    assert "OrderedDict" not in code.split("net =")[0]
+    assert "import os\n" in code  # unused before the rewrite too: the user's business
+    ast.parse(code)
+
+
+def test_syntax_error_position_is_pythons():
+    source = "import torch\n\nx = (1,\ny = 2\n"
+    try:
+        compile(source, "<s>", "exec")
+    except SyntaxError as exc:
+        expected = (exc.lineno, exc.offset)
+    result = convert_source(source)
+    assert not result.ok
+    d = result.diagnostics[0]
+    assert d.code == "T2J001" and (d.line, d.column) == expected

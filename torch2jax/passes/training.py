@@ -16,7 +16,15 @@ import libcst as cst
 from torch2jax.registry import on_leave, on_statement
 from torch2jax.state import State
 from torch2jax.training.analysis import MODULE_LEVEL, StepPlan
-from torch2jax.training.step import build_leaf_step, build_step, call_statement, grad_name, signature
+from torch2jax.training.step import (
+    accumulate_statements,
+    build_grads_step,
+    build_leaf_step,
+    build_step,
+    call_statement,
+    grad_name,
+    signature,
+)
 
 GRAD_MODES = {"torch.no_grad", "torch.inference_mode", "torch.enable_grad", "torch.set_grad_enabled",
               "torch.autograd.no_grad", "torch.autograd.grad_mode.no_grad"}
@@ -183,7 +191,7 @@ def _rewrite_step(state: State, original, updated, plan: StepPlan) -> dict[int, 
     sig = signature(training, scope, plan, forward, original_forward)
     step_name = _unique(state, "train_step" if plan.kind == "optimizer" else "loss_and_grads")
     loss_fn = "loss_fn" if "loss_fn" not in {p for p, _ in sig.params} else "compute_loss"
-    jit = state.imports.ref("flax.nnx.jit" if plan.kind == "optimizer" else "jax.jit")
+    jit = state.imports.ref("jax.jit" if plan.kind == "leaves" else "flax.nnx.jit")
     if sig.static:
         partial = state.imports.ref("functools.partial")
         names = ", ".join(repr(n) for n in sig.static) + ("," if len(sig.static) == 1 else "")
@@ -193,6 +201,10 @@ def _rewrite_step(state: State, original, updated, plan: StepPlan) -> dict[int, 
     if plan.kind == "leaves":
         definition = build_leaf_step(step_name, loss_fn, plan, sig, forward, indent=state.indent, decorator=decorator)
         state.imports.ref("jax.value_and_grad")
+    elif plan.kind == "accumulate":
+        definition = build_grads_step(step_name, loss_fn, plan, sig, forward, indent=state.indent, decorator=decorator)
+        for name in ("flax.nnx.value_and_grad", "jax.tree.map", "jax.numpy.add"):
+            state.imports.ref(name)
     else:
         wrt = None  # the whole model's nnx.Param unless the optimizer updates only part of it
         if plan.binding is not None and plan.binding.params_path:
@@ -215,7 +227,11 @@ def _rewrite_step(state: State, original, updated, plan: StepPlan) -> dict[int, 
         stmt = updated.body[i]
         if i == plan.backward:
             after = [updated.body[j] for j in plan.after]
-            out[i] = [call_statement(step_name, plan, sig, [*carried, *stmt.leading_lines]), *after]
+            lines = [*carried, *stmt.leading_lines]
+            if plan.kind == "accumulate":
+                out[i] = [*accumulate_statements(step_name, plan, sig, lines), *after]
+            else:
+                out[i] = [call_statement(step_name, plan, sig, lines), *after]
             carried = []
             continue
         if i not in plan.forward or i == plan.forward[0]:
@@ -239,6 +255,37 @@ def _code(node) -> str:
     from torch2jax.syntax import code_of
 
     return code_of(node)
+
+
+# ---------------------------------------------------------------------- gradient accumulation
+
+
+@on_statement(cst.Expr)
+def accumulated_update(state: State, original: cst.Expr, updated: cst.Expr):
+    """``optimizer.step()`` -> ``optimizer.update(model, grads)``; ``zero_grad()`` -> ``grads = None``."""
+    training = state.facts.training
+    call = original.value
+    if not isinstance(call, cst.Call):
+        return None
+    if id(call) in training.accumulated_steps:
+        model, optimizer, grads = training.accumulated_steps[id(call)]
+        return cst.parse_statement(f"{optimizer}.update({model}, {grads})\n").body[0]
+    if id(call) in training.accumulated_zeros:
+        return cst.parse_statement(f"{training.accumulated_zeros[id(call)]} = None\n").body[0]
+    return None
+
+
+@on_leave(cst.FunctionDef, exclusive=False)
+def accumulator_start(state: State, original: cst.FunctionDef, updated: cst.FunctionDef):
+    """The gradient variables start empty (``grads = None``), as a new model's ``.grad`` is."""
+    variables = state.facts.training.accumulators.get(id(original))
+    if not variables:
+        return None
+    from torch2jax.passes.module_classes import insert_first
+
+    for name in reversed(variables):
+        updated = insert_first(updated, cst.parse_statement(f"{name} = None\n"))
+    return updated
 
 
 # ---------------------------------------------------------------------- plain autograd: leaves and .grad

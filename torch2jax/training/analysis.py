@@ -51,8 +51,10 @@ class StepPlan:
     """One fused training step in a block (indices into the block's statements).
 
     ``kind`` is "optimizer" (an ``optimizer.step()`` follows ``backward()``: the model's
-    parameters are differentiated and updated) or "leaves" (plain autograd: the leaf tensors
-    created with ``requires_grad=True`` are differentiated, their ``.grad`` read by the code).
+    parameters are differentiated and updated), "leaves" (plain autograd: the leaf tensors
+    created with ``requires_grad=True`` are differentiated, their ``.grad`` read by the code)
+    or "accumulate" (``optimizer.step()`` and ``zero_grad()`` run elsewhere, e.g. every k
+    batches: gradients add up in a variable, as torch adds them up in ``.grad``).
     """
 
     optimizer: str | None  # variable, in this scope
@@ -69,6 +71,7 @@ class StepPlan:
     binding: Binding | None  # the optimizer's binding, when known
     kind: str = "optimizer"
     leaves: list[str] = field(default_factory=list)  # "leaves" steps: the differentiated variables, in order
+    grads: str = "grads"  # "accumulate" steps: the variable holding the model's gradients (torch's .grad)
 
 
 @dataclass
@@ -78,6 +81,11 @@ class TrainingFacts:
     problems: list[tuple[cst.CSTNode, str, str]] = field(default_factory=list)  # (node, code, message)
     handled: set[int] = field(default_factory=set)  # ids of statements a step plan takes care of
     handled_calls: set[int] = field(default_factory=set)  # their calls (and reported backward() calls)
+    # Gradient accumulation: id(optimizer.step() call) -> (model, optimizer, grads variable);
+    # id(zero_grad() call) -> grads variable; id(function or module) -> grads variables to start as None.
+    accumulated_steps: dict[int, tuple[str, str, str]] = field(default_factory=dict)
+    accumulated_zeros: dict[int, str] = field(default_factory=dict)
+    accumulators: dict[int, list[str]] = field(default_factory=dict)
     per_batch_schedulers: set[int] = field(default_factory=set)  # id(scheduler construction call)
     clipped: dict[int, list[tuple[str, cst.Call]]] = field(default_factory=dict)  # id(optimizer call) -> clips
     functions: dict[Scope, cst.FunctionDef] = field(default_factory=dict)  # top-level functions and methods
@@ -307,7 +315,7 @@ def _steps(facts: TrainingFacts, imports: ImportTable, scope: Scope, body: list,
             continue
         plans.append(plan)
         indices = [plan.backward, plan.step, *plan.zero_grads, *plan.scheduler_steps, *(i for i, _, _ in plan.clips)]
-        if plan.kind == "leaves":
+        if plan.kind in ("leaves", "accumulate"):
             indices = [plan.backward]
         facts.handled.update(id(body[i]) for i in indices)
         for i in indices:
@@ -324,7 +332,9 @@ def _plan(facts, imports, scope, body, start, b, backward: cst.Call, func) -> St
     s = next((i for i in range(b + 1, len(body)) if _method_call(body[i], "step") is not None
               and not _is_scheduler(facts, scope, _variable(_method_call(body[i], "step").func.value))), None)
     if s is None:
-        return _leaf_plan(facts, scope, body, start, b, receiver)
+        if facts.leaves(scope):
+            return _leaf_plan(facts, scope, body, start, b, receiver)
+        return _accumulate_plan(facts, scope, body, start, b, receiver, func)
     optimizer = _variable(_method_call(body[s], "step").func.value)
     if optimizer is None or _method_call(body[s], "step").args:
         return "`optimizer.step(...)` on an expression or with a closure is not translated"
@@ -428,6 +438,54 @@ def _dependent(body, indices: list[int], sources: set[str]) -> tuple[list[int], 
             chosen.append(i)
             dependent |= names.writes
     return chosen, dependent
+
+
+def _accumulate_plan(facts: TrainingFacts, scope: Scope, body, start: int, b: int, receiver, func) -> StepPlan | str:
+    """``backward()`` here, ``optimizer.step()`` / ``zero_grad()`` elsewhere in the function (every k batches)."""
+    owner = func if func is not None else facts.module
+    steps = [c for c in _all_calls(owner) if isinstance(c.func, cst.Attribute) and c.func.attr.value == "step"
+             and not c.args and _variable(c.func.value) and not _is_scheduler(facts, scope, _variable(c.func.value))]
+    optimizers = {_variable(c.func.value) for c in steps}
+    known = [o for o in optimizers if getattr(facts.lookup(scope, o), "kind", None) == "optimizer"]
+    if len(known) == 1:
+        optimizer = known[0]
+    elif len(optimizers) == 1:
+        optimizer = next(iter(optimizers))
+    else:
+        return ("`backward()` with no `optimizer.step()` of one optimizer in this function (plain autograd needs "
+                "leaf tensors with `requires_grad=True`); not translated")
+    binding = facts.lookup(scope, optimizer)
+    region = list(range(start, b))
+    in_slice = _loss_slice(body, region, receiver)
+    if not in_slice:
+        return f"the loss `{code_of(receiver)}` is not computed in the same block as `backward()`; not translated"
+    model = binding.model if binding is not None and binding.model else _guess_model(facts, scope, body, in_slice)
+    if model is None:
+        return f"cannot tell which model `{optimizer}` updates; build it as `optimizer = ...(model.parameters())` here"
+    forward, _ = _dependent(body, in_slice, {model})
+    if not forward:
+        return f"the loss does not depend on `{model}`; not translated"
+    grads = "grads"
+    written = set().union(*(names_of(body[i]).writes for i in forward))
+    after = [i for i in region if i not in forward and written & set(names_of(body[i]).reads)]
+    for call in steps:
+        if _variable(call.func.value) == optimizer:
+            facts.accumulated_steps[id(call)] = (model, optimizer, grads)
+            facts.handled_calls.add(id(call))
+    for call in _all_calls(owner):
+        if isinstance(call.func, cst.Attribute) and call.func.attr.value == "zero_grad" \
+                and _variable(call.func.value) in (optimizer, model):
+            facts.accumulated_zeros[id(call)] = grads
+            facts.handled_calls.add(id(call))
+    variables = facts.accumulators.setdefault(id(owner), [])
+    if grads not in variables:
+        variables.append(grads)
+    return StepPlan(optimizer, model, receiver, _variable(receiver), b, b, [], forward, after, [], [], binding,
+                    kind="accumulate", grads=grads)
+
+
+def _all_calls(node) -> list[cst.Call]:
+    return _calls_of(node)
 
 
 def _leaf_plan(facts: TrainingFacts, scope: Scope, body, start: int, b: int, receiver) -> StepPlan | str:

@@ -53,6 +53,8 @@ def signature(facts: TrainingFacts, scope: Scope, plan: StepPlan, forward: list,
     closed = facts.module_globals | BUILTINS | EMITTED_MODULES
     if plan.kind == "leaves":
         first = list(plan.leaves)
+    elif plan.kind == "accumulate":
+        first = [plan.model]
     else:
         first = [plan.model, plan.optimizer]
     params = [(param_name(var), var) for var in first]
@@ -194,6 +196,36 @@ def build_leaf_step(name: str, loss_fn: str, plan: StepPlan, sig: StepSignature,
         f"{indent}return jax.value_and_grad({loss_fn}, argnums={argnums}{options})({leaves})",
     ]
     return cst.parse_statement("\n".join(lines) + "\n")
+
+
+def build_grads_step(name: str, loss_fn: str, plan: StepPlan, sig: StepSignature, forward: list, *,
+                     indent: str, decorator: str) -> cst.FunctionDef:
+    """Gradient accumulation: the loss and the model's gradients, jitted; the update happens elsewhere."""
+    body = "".join(code_of(stmt) for stmt in forward).lstrip("\n")
+    loss_value = plan.loss_name if plan.loss_name else code_of(plan.loss)
+    model = param_name(plan.model)
+    options = ", has_aux=True" if sig.aux else ""
+    lines = [
+        decorator,
+        f"def {name}({', '.join(p for p, _ in sig.params)}):",
+        f"{indent}def {loss_fn}({model}):",
+        textwrap.indent(body, indent * 2).rstrip("\n"),
+        f"{indent * 2}return {', '.join([loss_value, *sig.aux])}",
+        f"{indent}return nnx.value_and_grad({loss_fn}{options})({model})",
+    ]
+    return cst.parse_statement("\n".join(lines) + "\n")
+
+
+def accumulate_statements(name: str, plan: StepPlan, sig: StepSignature, leading_lines) -> list:
+    """``loss, step_grads = loss_and_grads(...)`` and the gradients added up, as torch adds up ``.grad``."""
+    call = f"{name}({', '.join(arg for _, arg in sig.params)})"
+    value = plan.loss_name or "_"
+    if sig.aux:
+        value = f"({', '.join([value, *sig.aux])})"
+    g = plan.grads
+    first = cst.parse_statement(f"{value}, step_{g} = {call}\n").with_changes(leading_lines=leading_lines)
+    second = cst.parse_statement(f"{g} = step_{g} if {g} is None else jax.tree.map(jnp.add, {g}, step_{g})\n")
+    return [first, second]
 
 
 def call_statement(name: str, plan: StepPlan, sig: StepSignature, leading_lines) -> cst.SimpleStatementLine:

@@ -26,7 +26,9 @@ FuncKey = tuple[str | None, str]  # (class name or None, function name)
 @dataclass(frozen=True)
 class Holds:
     """What an attribute or variable holds: kind "layer" (name: the torch layer's rule), "module"
-    (name: one of the file's nn.Module classes) or "other" (anything else, or assignments that disagree)."""
+    (name: one of the file's nn.Module classes, an instance), "class" (a module class itself, to be
+    built later: ``block=BasicBlock``), "classes" (a list, tuple or dict of them) or "other"
+    (anything else, or assignments that disagree)."""
 
     kind: str
     name: str = ""
@@ -162,8 +164,8 @@ def analyze(module: cst.Module, rules: RuleSet) -> FileFacts:
         if g.uses_training and key[0]:
             facts.uses_training.add(key[0])
 
-    _what_is_held(facts, gathered, module, rules)
     _class_valued_params(facts, gathered)
+    _what_is_held(facts, gathered, module, rules)
     _rngs_functions(facts, gathered, rules)
     _direct_channels_last(facts, gathered, rules)
     if facts.imports.imports_torch:
@@ -171,7 +173,17 @@ def analyze(module: cst.Module, rules: RuleSet) -> FileFacts:
     return facts
 
 
-def _held_by(facts: FileFacts, value: cst.BaseExpression, rules: RuleSet) -> Holds:
+def _held_by(facts: FileFacts, value: cst.BaseExpression, rules: RuleSet, key: FuncKey | None = None) -> Holds:
+    if _is_class(facts, value, key):
+        return Holds("class", value.value)
+    if isinstance(value, (cst.List, cst.Tuple, cst.Set)) and value.elements and all(
+        _is_class(facts, e.value, key) for e in value.elements
+    ):
+        return Holds("classes")
+    if isinstance(value, cst.Dict) and value.elements and all(
+        isinstance(e, cst.DictElement) and _is_class(facts, e.value, key) for e in value.elements
+    ):
+        return Holds("classes")
     if isinstance(value, cst.Call):
         qname = facts.imports.qualify(value.func)
         rule = rules.get(qname) if qname else None
@@ -182,6 +194,32 @@ def _held_by(facts: FileFacts, value: cst.BaseExpression, rules: RuleSet) -> Hol
     return OTHER
 
 
+def _is_class(facts: FileFacts, node, key: FuncKey | None) -> bool:
+    """A module class of the file, or a parameter that receives one."""
+    return isinstance(node, cst.Name) and (
+        node.value in facts.module_classes or (key is not None and node.value in facts.class_params.get(key, ()))
+    )
+
+
+def builds_module(facts: FileFacts, cls: str | None, key: FuncKey | None, func, shadowed=frozenset()) -> bool:
+    """Calling ``func`` builds one of the file's modules: ``Block(...)``, ``block(...)`` with a class
+    passed in, ``self.block(...)``/``blocks[i](...)``/``cfg["basic"](...)`` holding classes."""
+    if isinstance(func, cst.Name):
+        if func.value in shadowed and func.value not in facts.class_params.get(key, ()):
+            return False
+        if func.value in facts.module_classes or func.value in facts.class_params.get(key, ()):
+            return True
+        held = facts.holds(cls, key, func)
+        return held is not None and held.kind == "class"
+    if isinstance(func, cst.Attribute):
+        held = facts.holds(cls, key, func)
+        return held is not None and held.kind == "class"
+    if isinstance(func, cst.Subscript):
+        held = facts.holds(cls, key, func.value)
+        return held is not None and held.kind == "classes"
+    return False
+
+
 def _what_is_held(facts: FileFacts, gathered: dict, module: cst.Module, rules: RuleSet) -> None:
     def record(table: dict, name: str, holds: Holds) -> None:
         table[name] = holds if table.get(name, holds) == holds else OTHER
@@ -189,9 +227,9 @@ def _what_is_held(facts: FileFacts, gathered: dict, module: cst.Module, rules: R
     for (cls, fname), g in gathered.items():
         if cls is not None:
             for attr, value in g.assigns:
-                record(facts.attributes.setdefault(cls, {}), attr, _held_by(facts, value, rules))
+                record(facts.attributes.setdefault(cls, {}), attr, _held_by(facts, value, rules, (cls, fname)))
         for name, value in g.local_assigns:
-            record(facts.variables.setdefault((cls, fname), {}), name, _held_by(facts, value, rules))
+            record(facts.variables.setdefault((cls, fname), {}), name, _held_by(facts, value, rules, (cls, fname)))
     top = facts.variables.setdefault(None, {})
     for stmt in module.body:
         if isinstance(stmt, cst.SimpleStatementLine):
@@ -236,7 +274,12 @@ def _param_names(func: cst.FunctionDef, skip_self: bool) -> list[str]:
 
 
 def _class_valued_params(facts: FileFacts, gathered: dict[FuncKey, _Calls]) -> None:
-    """Parameters that receive a module class, followed through calls to a fixed point."""
+    """Parameters that receive a module class (as an argument or a default), followed through
+    calls to a fixed point."""
+    for key, func in facts.functions.items():
+        for p in (*func.params.posonly_params, *func.params.params, *func.params.kwonly_params):
+            if isinstance(p.default, cst.Name) and p.default.value in facts.module_classes:
+                facts.class_params.setdefault(key, set()).add(p.name.value)
     changed = True
     while changed:
         changed = False
@@ -282,7 +325,6 @@ def _rngs_functions(facts: FileFacts, gathered: dict[FuncKey, _Calls], rules: Ru
         for key, g in gathered.items():
             if key in facts.needs_rngs or key in facts.seeded:
                 continue
-            class_params = facts.class_params.get(key, set())
             for call in g.calls:
                 qname = facts.imports.qualify(call.func)
                 rule = rules.get(qname) if qname else None
@@ -290,7 +332,7 @@ def _rngs_functions(facts: FileFacts, gathered: dict[FuncKey, _Calls], rules: Ru
                 if (
                     (rule is not None and rule.rngs)
                     or qname in RANDOM_FACTORIES
-                    or (isinstance(call.func, cst.Name) and call.func.value in class_params)
+                    or builds_module(facts, key[0] if key[0] in facts.module_classes else None, key, call.func)
                     or (target is not None and target in facts.needs_rngs)
                 ):
                     facts.needs_rngs.add(key)

@@ -58,6 +58,7 @@ class State:
         self.inner: set[int] = set()  # the value of an attribute (`x` in `x.y`), class bases
         self.statement_calls: set[int] = set()  # calls used as expression statements
         self.targets: set[int] = set()  # assignment targets (`x` in `x = ...`, `x += ...`)
+        self.annotations: list[bool] = []  # open annotations; True: it names a torch type with no JAX one
         self.unpacked: dict[int, int] = {}  # call -> how many names it is unpacked into
         # Left by one concern for another, by id of the emitted node (kept alive so ids stay unique).
         self.pairs: dict[int, tuple] = {}  # torch's (values, indices) results
@@ -111,6 +112,22 @@ class State:
         if node is None:
             return None
         return self.facts.imports.qualify(node, self.scope.shadowed)
+
+    @property
+    def in_annotation(self) -> bool:
+        return bool(self.annotations)
+
+    def in_type_check(self, original: cst.CSTNode) -> bool:
+        """The class argument of ``isinstance(x, C)`` / ``issubclass(...)`` (also inside a tuple of classes)."""
+        if not self.calls:
+            return False
+        call = self.calls[-1]
+        if not isinstance(call.func, cst.Name) or call.func.value not in ("isinstance", "issubclass") or len(call.args) < 2:
+            return False
+        second = call.args[1].value
+        if second is original:
+            return True
+        return isinstance(second, cst.Tuple) and any(e.value is original for e in second.elements)
 
     def is_value_position(self, original: cst.CSTNode) -> bool:
         """Not called and not the object of an attribute: a name used as a value."""

@@ -57,11 +57,13 @@ _ENTER = {
     cst.Expr: lambda state, node: state.statement_calls.add(id(node.value)),
     cst.Call: _note_call,
     cst.Attribute: lambda state, node: state.inner.add(id(node.value)),
+    cst.Annotation: lambda state, node: state.annotations.append(False),
 }
 _EXIT = {
     cst.ClassDef: State.exit_class,
     cst.FunctionDef: State.exit_function,
     cst.Call: lambda state, node: state.calls.pop(),
+    cst.Annotation: lambda state, node: state.annotations.pop(),
 }
 
 

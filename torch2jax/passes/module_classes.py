@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from torch2jax.analyze import mro
+from torch2jax.analyze import builds_module, mro
 from torch2jax.names import dotted_name
 from torch2jax.registry import REMOVE, on_leave, on_statement, on_visit
 from torch2jax.state import State
@@ -151,26 +151,21 @@ def register_buffer(state: State, original: cst.Expr, updated: cst.Expr):
 
 
 def with_rngs(state: State, node: cst.Call) -> cst.Call:
-    """The call with ``rngs=`` passed on (unless it has it, or passes ``**kwargs``)."""
+    """The call with ``rngs=`` passed on (unless it passes it already). A ``**kwargs`` it forwards
+    does not carry it: functions that build modules take ``rngs`` as a parameter of their own."""
     if any(a.keyword and a.keyword.value == "rngs" for a in node.args):
-        return node
-    if any(a.star == "**" for a in node.args):
         return node
     return node.with_changes(args=[*node.args, arg(state.rngs_expr(), "rngs")])
 
 
 @on_leave(cst.Call)
 def construction(state: State, original: cst.Call, updated: cst.Call):
-    """A module class of this file, a function that builds layers, or a class passed as an argument."""
+    """A module class of this file (also one passed in, stored or looked up), or a function that builds layers."""
     func = original.func
-    if not isinstance(func, cst.Name) or func.value in state.scope.shadowed:
-        return None
-    facts = state.facts
-    if (
-        func.value in facts.module_classes
-        or (None, func.value) in facts.needs_rngs
-        or func.value in facts.class_params.get(state.scope.key, ())
-    ):
+    scope = state.scope
+    if isinstance(func, cst.Name) and func.value not in scope.shadowed and (None, func.value) in state.facts.needs_rngs:
+        return with_rngs(state, updated)
+    if builds_module(state.facts, scope.cls, scope.key, func, scope.shadowed):
         return with_rngs(state, updated)
     return None
 

@@ -1,6 +1,11 @@
 """torch names used as values, not called: ``torch.float32`` -> ``jnp.float32``, ``F.relu``
 passed as an argument -> ``jax.nn.relu``; anything else from torch used as a value is
-reported (T2J901)."""
+reported (T2J901).
+
+Types are quiet: in an annotation or the class argument of ``isinstance``, a torch layer is
+its Flax class (``isinstance(m, nn.Linear)`` -> ``isinstance(m, nnx.Linear)``); an annotation
+naming a torch type with no JAX counterpart becomes a string, so the translation does not
+import torch for it."""
 
 from __future__ import annotations
 
@@ -9,8 +14,17 @@ import libcst as cst
 from torch2jax.passes.layers import is_torch
 from torch2jax.registry import on_leave
 from torch2jax.state import State
+from torch2jax.syntax import code_of
 
 QUIET = ("torch", "torch.nn", "torch.nn.functional")  # modules themselves (kept while something uses them)
+
+
+@on_leave(cst.Annotation)
+def untranslatable_annotation(state: State, original: cst.Annotation, updated: cst.Annotation):
+    """``device: torch.device`` -> ``device: "torch.device"``: documentation, not an import."""
+    if state.annotations and state.annotations[-1]:
+        return updated.with_changes(annotation=cst.SimpleString(repr(code_of(updated.annotation))))
+    return None
 
 
 @on_leave(cst.Attribute)
@@ -35,6 +49,13 @@ def torch_value(state: State, original, updated):
     if not is_torch(qname):
         return None
     rule = state.rules.get(qname)
+    typed = state.in_annotation or state.in_type_check(original)
+    if typed and rule is not None and rule.target.startswith("flax.nnx."):  # a Flax class: nnx.Linear, nnx.Param
+        return state.imports.ref(rule.target)
+    if state.in_annotation and not (rule is not None and rule.kind == "constant"):
+        if qname not in QUIET:
+            state.annotations[-1] = True  # the annotation becomes a string (see below)
+        return None
     if rule is not None and rule.kind == "constant":
         return state.imports.source(rule.target)
     if rule is not None and rule.kind == "function" and not rule.handler and not rule.target_is_method:

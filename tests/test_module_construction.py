@@ -1,0 +1,44 @@
+"""Module construction as real code writes it (rngs reach every construction of the file's
+own modules), and torch types in annotations and isinstance checks (quiet, translated)."""
+
+import ast
+
+from conftest import ROOT
+from torch2jax import convert_source
+
+INPUTS = ROOT / "tests" / "inputs"
+
+
+def _convert(name):
+    result = convert_source((INPUTS / name).read_text(), filename=name)
+    ast.parse(result.code)
+    return result
+
+
+def test_rngs_reach_classes_passed_stored_listed_and_looked_up():
+    result = _convert("blocks_as_values.py")
+    code = result.code
+    assert result.diagnostics == []
+    for line in [
+        "def make(cls, *args, rngs: nnx.Rngs, **kwargs):",  # a factory forwarding *args/**kwargs
+        "return cls(*args, **kwargs, rngs=rngs)",
+        "def __init__(self, c, block=BasicBlock, kind=\"basic\", depth=2, *, rngs: nnx.Rngs):",  # a default
+        "self.first = self.block(c, rngs=rngs)",  # stored in an attribute
+        "self.second = self.choices[1](c, rngs=rngs)",  # in a list
+        "self.third = BLOCKS[kind](c, rngs=rngs)",  # chosen by a config dict
+        "self.fourth = make(BasicBlock, c, rngs=rngs)",
+        "self.layers = nnx.List([block(c, rngs=rngs) for _ in range(depth)])",
+    ]:
+        assert line in code, line
+
+
+def test_types_are_translated_quietly():
+    result = _convert("torch_types.py")
+    code = result.code
+    assert "device: 'torch.device' = None" in code  # no JAX type: documentation only, no torch import
+    assert "def __call__(self, x: jax.Array) -> jax.Array:" in code
+    assert "def init(m: nnx.Module, layer: nnx.Linear):" in code
+    assert "isinstance(m, (nnx.Linear, nnx.Conv))" in code
+    assert "import torch\n" not in code
+    # nn.ReLU is a function in JAX, not a class: that check cannot be translated and says so.
+    assert [(d.code, d.line) for d in result.diagnostics] == [("T2J901", 17)]

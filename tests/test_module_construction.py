@@ -42,3 +42,28 @@ def test_types_are_translated_quietly():
     assert "import torch\n" not in code
     # nn.ReLU is a function in JAX, not a class: that check cannot be translated and says so.
     assert [(d.code, d.line) for d in result.diagnostics] == [("T2J901", 17)]
+
+
+def test_randomness_in_forward_draws_from_the_modules_rngs():
+    pytest = __import__("pytest")
+    pytest.importorskip("flax")
+    import jax.numpy as jnp
+    from flax import nnx
+
+    from numeric import load_source
+
+    result = _convert("vae_sampling.py")
+    assert result.diagnostics == []
+    assert "self.rngs = rngs" in result.code
+    assert "eps = jax.random.normal(self.rngs.sample(), std.shape, std.dtype)" in result.code
+    assert "nnx.Dropout(0.1)(jax.nn.relu(self.enc(x)), deterministic=self.deterministic, rngs=self.rngs)" in result.code
+    module = load_source(result.code, "vae_jax")
+    model = module.VAE(rngs=nnx.Rngs(0))
+    step = nnx.jit(lambda m, x: m(x)[0])
+    x = jnp.ones((3, 8))
+    first, second = step(model, x), step(model, x)
+    assert first.shape == (3, 8) and not jnp.allclose(first, second)  # a fresh draw at every call
+    model.eval()
+    _, mu, _ = model(x)
+    _, mu_again, _ = model(x)
+    assert jnp.allclose(mu, mu_again)  # eval mode: no dropout, deterministic encoder

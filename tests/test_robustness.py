@@ -39,8 +39,10 @@ def test_truncated_and_spliced_real_files(index, data):
 def test_tricky_constructs():
     result = convert_source(TRICKY, filename="tricky.py")
     codes = {d.code for d in result.diagnostics}
-    # reflect padding, functional dropout, cuda, no_grad, optim: each reported, none lost
-    assert {"T2J102", "T2J302", "T2J902", "T2J901", "T2J202"} <= codes
+    # reflect padding, cuda, optim: each reported, none lost; functional dropout and no_grad translated
+    assert {"T2J102", "T2J902", "T2J901", "T2J202"} <= codes
+    assert "y = nnx.Dropout(0.1)(y, deterministic=self.deterministic, rngs=self.rngs)" in result.code
+    assert "with torch.no_grad()" not in result.code
     assert "super().__call__(x)" in result.code
     assert "y = y + 1" in result.code
     assert "y = y.at[0].set(3)" in result.code

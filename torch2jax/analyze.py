@@ -37,6 +37,12 @@ class Holds:
 OTHER = Holds("other")
 
 RANDOM_FACTORIES = {"torch.randn", "torch.rand", "torch.randint", "torch.randperm", "torch.normal"}
+# torch APIs that draw random numbers when called (a module that calls them at run time holds an nnx.Rngs).
+DRAWS = RANDOM_FACTORIES | {
+    "torch.randn_like", "torch.rand_like", "torch.randint_like", "torch.bernoulli", "torch.multinomial",
+    "torch.nn.functional.dropout", "torch.nn.functional.dropout1d", "torch.nn.functional.dropout2d",
+    "torch.nn.functional.dropout3d", "torch.dropout", "torch.nn.functional.alpha_dropout",
+}
 
 
 @dataclass
@@ -47,6 +53,7 @@ class FileFacts:
     functions: dict[FuncKey, cst.FunctionDef] = field(default_factory=dict)
     needs_rngs: set[FuncKey] = field(default_factory=set)
     seeded: set[FuncKey] = field(default_factory=set)  # functions that make their own rngs (torch.manual_seed)
+    draws_at_call: set[str] = field(default_factory=set)  # module classes drawing random numbers outside __init__
     class_params: dict[FuncKey, set[str]] = field(default_factory=dict)
     direct_channels_last: dict[str, dict[str, int]] = field(default_factory=dict)  # class -> attr -> rank
     direct_layer_calls: set[int] = field(default_factory=set)  # ids of constructions kept unwrapped
@@ -163,6 +170,10 @@ def analyze(module: cst.Module, rules: RuleSet) -> FileFacts:
     for key, g in gathered.items():
         if g.uses_training and key[0]:
             facts.uses_training.add(key[0])
+        if key[0] in facts.module_classes and key[1] != "__init__" and any(
+            imports.qualify(call.func) in DRAWS for call in g.calls
+        ):
+            facts.draws_at_call.add(key[0])
 
     _class_valued_params(facts, gathered)
     _what_is_held(facts, gathered, module, rules)

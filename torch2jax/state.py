@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from torch2jax.analyze import FileFacts
+from torch2jax.analyze import FileFacts, mro
 from torch2jax.diagnostics import marker
 from torch2jax.imports import Imports
 from torch2jax.names import bound_names
@@ -161,8 +161,24 @@ class State:
             return cst.Name("rngs")
         return call(self.imports.ref("flax.nnx.Rngs"), [value_expr(0)])
 
-    def key_expr(self) -> cst.BaseExpression | None:
-        """A fresh random key, when an ``rngs`` is in scope."""
+    @property
+    def draws_from_module(self) -> bool:
+        """In a method (not ``__init__``) of a module class that holds its own ``self.rngs``."""
+        cls, key = self.scope.cls, self.scope.key
+        return any(c in self.facts.draws_at_call for c in mro(self.facts, cls)) if cls and key[1] != "__init__" else False
+
+    def rngs_at_call(self) -> cst.BaseExpression | None:
+        """The ``nnx.Rngs`` to draw from at run time: the module's own, or the one in scope."""
+        if self.draws_from_module:
+            return parse_expr("self.rngs")
+        if self.scope.has_rngs or (self.scope.key is None and self.module_rngs):
+            return cst.Name("rngs")
+        return None
+
+    def key_expr(self, stream: str = "params") -> cst.BaseExpression | None:
+        """A fresh random key, when an ``rngs`` is in scope (a module's ``self.rngs`` at run time)."""
+        if self.draws_from_module:
+            return parse_expr(f"self.rngs.{stream}()")
         if not (self.scope.has_rngs or (self.scope.key is None and self.module_rngs)):
             return None
         return parse_expr("rngs.params()")

@@ -40,6 +40,7 @@ MODULE_API = {
 }
 
 TRAINING_FLAG = "self.deterministic = False  # nnx: .train()/.eval() set this"
+RNG_STREAM = "self.rngs = rngs  # random numbers drawn at call time (dropout, sampling) come from here"
 
 
 # ---------------------------------------------------------------------- the class
@@ -77,7 +78,15 @@ def method_shape(state: State, original: cst.FunctionDef, updated: cst.FunctionD
         updated = add_rngs_parameter(state, updated)
     if cls is not None and name == "__init__" and cls in state.facts.uses_training:
         updated = insert_first(updated, cst.parse_statement(TRAINING_FLAG))
+    if cls is not None and name == "__init__" and cls in state.facts.draws_at_call and not _holds_rngs(state, cls):
+        updated = insert_first(updated, cst.parse_statement(RNG_STREAM))
     return updated
+
+
+def _holds_rngs(state: State, cls: str) -> bool:
+    """A base class of the file sets ``self.rngs`` already, or the class assigns it itself."""
+    facts = state.facts
+    return any(base in facts.draws_at_call for base in mro(facts, cls)[1:]) or "rngs" in facts.attributes.get(cls, {})
 
 
 def add_rngs_parameter(state: State, func: cst.FunctionDef) -> cst.FunctionDef:

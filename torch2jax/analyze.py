@@ -32,11 +32,18 @@ class Holds:
 
     kind: str
     name: str = ""
+    alternatives: tuple[str, ...] = ()  # a narrowed layer may be any of these rules (`isinstance(m, (A, B))`)
 
 
 OTHER = Holds("other")
 
+PARAMETER_NAMES = {"weight", "bias"}
 RANDOM_FACTORIES = {"torch.randn", "torch.rand", "torch.randint", "torch.randperm", "torch.normal"}
+# Initialisers that draw random numbers (a function calling them needs rngs), and their tensor-method forms.
+RANDOM_INITS = {f"torch.nn.init.{name}" for name in (
+    "uniform_", "normal_", "trunc_normal_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_",
+    "kaiming_normal_", "orthogonal_")}
+RANDOM_INIT_METHODS = {"normal_", "uniform_"}
 # torch APIs that draw random numbers when called (a module that calls them at run time holds an nnx.Rngs).
 DRAWS = RANDOM_FACTORIES | {
     "torch.randn_like", "torch.rand_like", "torch.randint_like", "torch.bernoulli", "torch.multinomial",
@@ -61,6 +68,7 @@ class FileFacts:
     training: TrainingFacts = field(default_factory=TrainingFacts)  # optimizers, losses, steps
     attributes: dict[str, dict[str, Holds]] = field(default_factory=dict)  # class -> self.<attr> -> what it holds
     variables: dict[FuncKey | None, dict[str, Holds]] = field(default_factory=dict)  # scope -> variable -> holds
+    class_names: dict[tuple, str] = field(default_factory=dict)  # (scope, `classname`) -> `m` for m.__class__.__name__
 
     def holds(self, cls: str | None, key: FuncKey | None, node: cst.BaseExpression) -> Holds | None:
         """What ``x``, ``self.a.b`` or ``model.fc1`` holds, when the file says."""
@@ -107,6 +115,8 @@ class _Calls(cst.CSTVisitor):
         self._callee_ids.add(id(node.func))
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
+        if node.attr.value in PARAMETER_NAMES and isinstance(node.value, cst.Attribute):
+            self._callee_ids.add(id(node.value))  # `self.conv.weight` reads a parameter: the layer stays plain
         if id(node) in self._target_ids:
             return
         if isinstance(node.value, cst.Name) and node.value.value == "self":
@@ -205,6 +215,18 @@ def _held_by(facts: FileFacts, value: cst.BaseExpression, rules: RuleSet, key: F
     return OTHER
 
 
+def _class_name_of(value) -> str | None:
+    """``m.__class__.__name__`` / ``type(m).__name__`` -> ``m``."""
+    if isinstance(value, cst.Attribute) and value.attr.value == "__name__":
+        inner = value.value
+        if isinstance(inner, cst.Attribute) and inner.attr.value == "__class__" and isinstance(inner.value, cst.Name):
+            return inner.value.value
+        if isinstance(inner, cst.Call) and isinstance(inner.func, cst.Name) and inner.func.value == "type" \
+                and len(inner.args) == 1 and isinstance(inner.args[0].value, cst.Name):
+            return inner.args[0].value.value
+    return None
+
+
 def _is_class(facts: FileFacts, node, key: FuncKey | None) -> bool:
     """A module class of the file, or a parameter that receives one."""
     return isinstance(node, cst.Name) and (
@@ -241,6 +263,9 @@ def _what_is_held(facts: FileFacts, gathered: dict, module: cst.Module, rules: R
                 record(facts.attributes.setdefault(cls, {}), attr, _held_by(facts, value, rules, (cls, fname)))
         for name, value in g.local_assigns:
             record(facts.variables.setdefault((cls, fname), {}), name, _held_by(facts, value, rules, (cls, fname)))
+            owner = _class_name_of(value)
+            if owner is not None:
+                facts.class_names[((cls, fname), name)] = owner
     top = facts.variables.setdefault(None, {})
     for stmt in module.body:
         if isinstance(stmt, cst.SimpleStatementLine):
@@ -343,6 +368,8 @@ def _rngs_functions(facts: FileFacts, gathered: dict[FuncKey, _Calls], rules: Ru
                 if (
                     (rule is not None and rule.rngs)
                     or qname in RANDOM_FACTORIES
+                    or qname in RANDOM_INITS
+                    or (isinstance(call.func, cst.Attribute) and call.func.attr.value in RANDOM_INIT_METHODS)
                     or builds_module(facts, key[0] if key[0] in facts.module_classes else None, key, call.func)
                     or (target is not None and target in facts.needs_rngs)
                 ):

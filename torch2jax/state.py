@@ -59,6 +59,11 @@ class State:
         self.statement_calls: set[int] = set()  # calls used as expression statements
         self.targets: set[int] = set()  # assignment targets (`x` in `x = ...`, `x += ...`)
         self.annotations: list[bool] = []  # open annotations; True: it names a torch type with no JAX one
+        # `if isinstance(m, nn.Linear):` -> inside, `m` holds a Linear (innermost first; {} in an `else`).
+        self.narrowings: list[dict] = []
+        # A parameter read the parameters pass emitted (`self.fc.kernel[...].T`) -> (variable expression, rule, spec).
+        self.param_reads: dict[int, tuple] = {}
+        self.init_targets: dict[int, cst.BaseExpression] = {}  # an initializer's value -> the variable it fills
         self.unpacked: dict[int, int] = {}  # call -> how many names it is unpacked into
         # Left by one concern for another, by id of the emitted node (kept alive so ids stay unique).
         self.pairs: dict[int, tuple] = {}  # torch's (values, indices) results
@@ -70,6 +75,8 @@ class State:
         # None for "after the imports", the definition).
         self.module_definitions: list[tuple[cst.CSTNode | None, cst.BaseStatement]] = []
         self.support: dict[str, str] = {}  # name -> source of a helper definition emitted once
+        self.module_statements: list[tuple[cst.CSTNode, cst.BaseStatement]] = []  # (before this top-level statement, stmt)
+        self.statements: list[cst.CSTNode] = []  # the statements being walked, outermost first
 
     # ------------------------------------------------------------------ context
     @property
@@ -134,7 +141,12 @@ class State:
         return id(original) not in self.callees and id(original) not in self.inner
 
     def holds(self, node):
-        """What a name or attribute chain holds here (see ``analyze.FileFacts.holds``)."""
+        """What a name or attribute chain holds here (see ``analyze.FileFacts.holds``), narrowed by
+        an enclosing ``isinstance`` check."""
+        if isinstance(node, cst.Name):
+            for narrowing in reversed(self.narrowings):
+                if node.value in narrowing:
+                    return narrowing[node.value]
         return self.facts.holds(self.scope.cls, self.scope.key, node)
 
     def unpacked_into(self) -> int | None:
@@ -156,10 +168,20 @@ class State:
 
     # ------------------------------------------------------------------ randomness
     def rngs_expr(self) -> cst.BaseExpression:
-        """The ``rngs`` to pass to a layer built here."""
+        """The ``rngs`` to pass to a layer built here. At module level with no ``torch.manual_seed``,
+        one ``rngs = nnx.Rngs(0)`` is made before the first statement that needs it."""
         if self.scope.has_rngs or (self.scope.key is None and self.module_rngs):
             return cst.Name("rngs")
+        if self.scope.key is None and self.statements:
+            self._module_rngs_before(self.statements[0])
+            return cst.Name("rngs")
         return call(self.imports.ref("flax.nnx.Rngs"), [value_expr(0)])
+
+    def _module_rngs_before(self, statement) -> None:
+        self.module_rngs = True
+        seed = cst.parse_statement("rngs = nnx.Rngs(0)\n")
+        self.imports.ref("flax.nnx.Rngs")
+        self.module_statements.append((statement, seed))
 
     @property
     def draws_from_module(self) -> bool:
@@ -171,7 +193,9 @@ class State:
         """The ``nnx.Rngs`` to draw from at run time: the module's own, or the one in scope."""
         if self.draws_from_module:
             return parse_expr("self.rngs")
-        if self.scope.has_rngs or (self.scope.key is None and self.module_rngs):
+        if self.scope.has_rngs or (self.scope.key is None and (self.module_rngs or self.statements)):
+            if self.scope.key is None and not self.module_rngs:
+                self._module_rngs_before(self.statements[0])
             return cst.Name("rngs")
         return None
 
@@ -179,6 +203,8 @@ class State:
         """A fresh random key, when an ``rngs`` is in scope (a module's ``self.rngs`` at run time)."""
         if self.draws_from_module:
             return parse_expr(f"self.rngs.{stream}()")
+        if self.scope.key is None and not self.module_rngs and self.statements:
+            self._module_rngs_before(self.statements[0])
         if not (self.scope.has_rngs or (self.scope.key is None and self.module_rngs)):
             return None
         return parse_expr("rngs.params()")

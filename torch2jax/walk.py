@@ -64,6 +64,8 @@ _EXIT = {
     cst.FunctionDef: State.exit_function,
     cst.Call: lambda state, node: state.calls.pop(),
     cst.Annotation: lambda state, node: state.annotations.pop(),
+    cst.If: lambda state, node: state.narrowings.pop(),
+    cst.Else: lambda state, node: state.narrowings.pop(),
 }
 
 
@@ -91,6 +93,7 @@ class Walker(cst.CSTTransformer):
         state, kind = self.state, type(node)
         if kind in STATEMENTS:
             state.markers.append([])
+            state.statements.append(node)
         enter = _ENTER.get(kind)
         if enter is not None and enter(state, node) is False:
             return False
@@ -119,6 +122,7 @@ class Walker(cst.CSTTransformer):
             leave(state, original)
         if kind in STATEMENTS:
             result = _attach_markers(result, state.markers.pop())
+            state.statements.pop()
         return result
 
     def on_visit_attribute(self, node, attribute) -> None:  # no per-field callbacks: skip LibCST's lookups

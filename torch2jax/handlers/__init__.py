@@ -11,6 +11,7 @@ from torch2jax.handlers import (  # noqa: F401  (imported for registration)
     devices,
     dtypes,
     indexing,
+    initializers,
     manual,
     modules,
     pooling,

@@ -10,7 +10,9 @@ names and methods, tensor-method rules before the in-place report.
 from torch2jax.passes import (  # noqa: F401  (imported for registration, in this order)
     training,
     checkpoints,
+    narrowing,
     parameters,
+    initialization,
     layers,
     torch_functions,
     values_indices,

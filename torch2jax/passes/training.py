@@ -118,7 +118,7 @@ def training_block(state: State, original, updated):
 
 def _insert_definitions(state: State, original: cst.Module, updated: cst.Module, replacement: dict[int, list]) -> bool:
     """Step functions go before the top-level statement that uses them; helpers after the imports."""
-    if not state.module_definitions and not state.support:
+    if not state.module_definitions and not state.support and not state.module_statements:
         return False
     index_of = {id(stmt): i for i, stmt in enumerate(original.body)}
     first_code = _after_imports(original)
@@ -126,6 +126,15 @@ def _insert_definitions(state: State, original: cst.Module, updated: cst.Module,
     def current(i):
         return replacement.get(i, [updated.body[i]] if i < len(updated.body) else [])
 
+    for anchor, statement in state.module_statements:  # e.g. `rngs = nnx.Rngs(0)`, with the anchor's comments
+        i = index_of.get(id(anchor))
+        if i is None:
+            continue
+        stmts = current(i)
+        if stmts:
+            statement = statement.with_changes(leading_lines=stmts[0].leading_lines)
+            stmts = [stmts[0].with_changes(leading_lines=[]), *stmts[1:]]
+        replacement[i] = [statement, *stmts]
     for anchor, definition in state.module_definitions:
         i = index_of.get(id(anchor), first_code) if anchor is not None else first_code
         replacement[i] = _before(current(i), [definition])

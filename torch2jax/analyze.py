@@ -18,7 +18,7 @@ import libcst as cst
 
 from torch2jax.names import ImportTable, dotted_name
 from torch2jax.rules import RuleSet
-from torch2jax.training.analysis import TrainingFacts, analyze_training
+from torch2jax.training.analysis import TrainingFacts, analyze_training, mentions_training
 
 FuncKey = tuple[str | None, str]  # (class name or None, function name)
 
@@ -143,7 +143,7 @@ def _gather(func: cst.FunctionDef) -> _Calls:
     return visitor
 
 
-def analyze(module: cst.Module, rules: RuleSet) -> FileFacts:
+def analyze(module: cst.Module, rules: RuleSet, source: str | None = None) -> FileFacts:
     facts = FileFacts(imports=ImportTable.from_module(module))
     imports = facts.imports
     classes = [s for s in module.body if isinstance(s, cst.ClassDef)]
@@ -189,7 +189,7 @@ def analyze(module: cst.Module, rules: RuleSet) -> FileFacts:
     _what_is_held(facts, gathered, module, rules)
     _rngs_functions(facts, gathered, rules)
     _direct_channels_last(facts, gathered, rules)
-    if facts.imports.imports_torch:
+    if facts.imports.imports_torch and (source is None or mentions_training(source)):
         facts.training = analyze_training(module, imports)
     return facts
 

@@ -149,61 +149,85 @@ def _parameters_source(node: cst.BaseExpression) -> tuple[str | None, tuple[str,
     return None, ()
 
 
-class _Blocks(cst.CSTVisitor):
-    """Every block of statements with the scope it belongs to."""
+class _Blocks:
+    """Every block of statements with the scope it belongs to, found by walking statements only
+    (expressions hold no blocks: far cheaper than a full LibCST visit)."""
 
     def __init__(self):
         self.blocks: list[tuple[Scope, cst.CSTNode, list]] = []
         self.functions: dict[Scope, cst.FunctionDef] = {}
-        self._classes: list[str] = []
-        self._functions: list[str] = []
         self.anchors: dict[int, cst.CSTNode] = {}
         self.top = None
 
-    def scope(self) -> Scope:
-        if not self._functions:
-            return MODULE_LEVEL
-        return (self._classes[-1] if self._classes and len(self._functions) == 1 else None, self._functions[0])
-
-    def visit_Module(self, node):
-        self.blocks.append((MODULE_LEVEL, node, list(node.body)))
-
-    def visit_ClassDef(self, node):
-        self._classes.append(node.name.value)
-
-    def leave_ClassDef(self, node):
-        self._classes.pop()
-
-    def visit_FunctionDef(self, node):
-        self._functions.append(node.name.value)
-        if len(self._functions) == 1:
-            self.functions[self.scope()] = node
-
-    def leave_FunctionDef(self, node):
-        self._functions.pop()
-
-    def visit_IndentedBlock(self, node):
-        self.blocks.append((self.scope(), node, list(node.body)))
-        self.anchors[id(node)] = self.top
-
-    def visit_module_statements(self, module: cst.Module) -> None:
-        self.visit_Module(module)
+    def run(self, module: cst.Module) -> None:
+        self.blocks.append((MODULE_LEVEL, module, list(module.body)))
         for stmt in module.body:
             self.top = stmt
-            stmt.visit(self)
+            self._statement(stmt, [], [])
+
+    def _statement(self, stmt, classes: list[str], functions: list[str]) -> None:
+        if isinstance(stmt, cst.ClassDef):
+            classes = [*classes, stmt.name.value]
+        elif isinstance(stmt, cst.FunctionDef):
+            functions = [*functions, stmt.name.value]
+            if len(functions) == 1:
+                self.functions[self._scope(classes, functions)] = stmt
+        for block in _child_blocks(stmt):
+            if isinstance(block, cst.IndentedBlock):
+                self.blocks.append((self._scope(classes, functions), block, list(block.body)))
+                self.anchors[id(block)] = self.top
+                for inner in block.body:
+                    self._statement(inner, classes, functions)
+            elif isinstance(block, cst.BaseCompoundStatement):  # `elif`
+                self._statement(block, classes, functions)
+
+    @staticmethod
+    def _scope(classes: list[str], functions: list[str]) -> Scope:
+        if not functions:
+            return MODULE_LEVEL
+        return (classes[-1] if classes and len(functions) == 1 else None, functions[0])
+
+
+def _child_blocks(stmt):
+    """The blocks directly inside a compound statement (an ``elif`` is returned as its If)."""
+    if not isinstance(stmt, cst.BaseCompoundStatement):
+        return
+    if hasattr(stmt, "body"):
+        yield stmt.body
+    orelse = getattr(stmt, "orelse", None)
+    if isinstance(orelse, cst.If):
+        yield orelse
+    elif orelse is not None:
+        yield orelse.body
+    for handler in getattr(stmt, "handlers", ()):
+        yield handler.body
+    final = getattr(stmt, "finalbody", None)
+    if final is not None:
+        yield final.body
+    for case in getattr(stmt, "cases", ()):
+        yield case.body
+
+
+TRIGGERS = (".backward(", "optim", "Loss(", "zero_grad", "clip_grad", "requires_grad")
+
+
+def mentions_training(source: str) -> bool:
+    """Cheap text test: without any of these, a file has no training code to analyse."""
+    return any(t in source for t in TRIGGERS)
 
 
 def analyze_training(module: cst.Module, imports: ImportTable) -> TrainingFacts:
     facts = TrainingFacts(module=module)
     walker = _Blocks()
-    walker.visit_module_statements(module)
+    walker.run(module)
     facts.functions = walker.functions
     facts.anchors = walker.anchors
     facts.module_globals = _module_globals(module, imports)
     for scope, _, body in walker.blocks:
         for stmt in body:
             _bind(facts, imports, scope, stmt)
-    _bind_parameters(facts, walker)
+    if facts.bindings:
+        _bind_parameters(facts, walker)
     for scope, block, body in walker.blocks:
         plans = _steps(facts, imports, scope, body, walker.functions.get(scope))
         if plans:

@@ -67,3 +67,41 @@ def test_randomness_in_forward_draws_from_the_modules_rngs():
     _, mu, _ = model(x)
     _, mu_again, _ = model(x)
     assert jnp.allclose(mu, mu_again)  # eval mode: no dropout, deterministic encoder
+
+
+MODULE_METHODS = """\
+import torch
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 2)
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.zeros_(m.bias)
+
+    def forward(self, x):
+        return self.fc(x)
+
+
+device = torch.device("cpu")
+model = Net().to(device)
+n_params = sum(p.numel() for p in model.parameters())
+model.zero_grad()
+for p in model.parameters():
+    p.requires_grad = False
+names = [n for n, _ in model.named_parameters()]
+"""
+
+
+def test_module_methods_translated_or_reported():
+    result = convert_source(MODULE_METHODS, filename="m.py")
+    code = result.code
+    assert "for m in (module for _, module in nnx.iter_modules(self)):" in code
+    assert "model = Net(rngs=rngs)\n" in code
+    assert "n_params = sum(p.size for p in jax.tree.leaves(nnx.state(model, nnx.Param)))" in code
+    assert "zero_grad" not in code
+    errors = [(d.code, d.line) for d in result.diagnostics if d.severity == "error"]
+    assert errors == [("T2J204", 22), ("T2J201", 23)]  # freezing and named_parameters: said, not dropped

@@ -194,7 +194,13 @@ def analyze(module: cst.Module, rules: RuleSet, source: str | None = None) -> Fi
     return facts
 
 
+RETURNS_SELF = {"to", "cuda", "cpu", "train", "eval", "float", "double", "half", "requires_grad_"}
+
+
 def _held_by(facts: FileFacts, value: cst.BaseExpression, rules: RuleSet, key: FuncKey | None = None) -> Holds:
+    while (isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute)
+           and value.func.attr.value in RETURNS_SELF):  # `Net().to(device)` is the Net
+        value = value.func.value
     if _is_class(facts, value, key):
         return Holds("class", value.value)
     if isinstance(value, (cst.List, cst.Tuple, cst.Set)) and value.elements and all(

@@ -7,7 +7,7 @@
   passes it on to each construction of the file's own modules;
 - ``super().__init__()`` of a direct subclass goes (``nnx.Module`` needs no call);
 - ``register_buffer`` -> an ``nnx.Variable`` attribute; ``self.training`` -> ``not self.deterministic``;
-- the nn.Module API that NNX lacks (``self.apply``, ``self.parameters()``, hooks...) is reported.
+- other nn.Module methods on ``self`` are ``module_methods``'s.
 """
 
 from __future__ import annotations
@@ -19,25 +19,6 @@ from torch2jax.names import dotted_name
 from torch2jax.registry import REMOVE, on_leave, on_statement, on_visit
 from torch2jax.state import State
 from torch2jax.syntax import arg, call, literal
-
-# nn.Module methods a module may call on itself that nnx.Module does not have.
-MODULE_API = {
-    "apply": "nn.Module.apply has no NNX equivalent; initialise in __init__ or loop over nnx.iter_graph(self)",
-    "modules": "use nnx.iter_graph(self) to walk submodules",
-    "named_modules": "use nnx.iter_graph(self) to walk submodules",
-    "children": "use nnx.iter_graph(self) to walk submodules",
-    "parameters": "use nnx.state(self, nnx.Param)",
-    "named_parameters": "use nnx.state(self, nnx.Param)",
-    "buffers": "use nnx.state(self, nnx.Variable)",
-    "state_dict": "use nnx.state(self)",
-    "load_state_dict": "use nnx.update(self, state) or torch2jax.load_torch_weights",
-    "register_forward_hook": "NNX has no hooks; call the code explicitly",
-    "register_forward_pre_hook": "NNX has no hooks; call the code explicitly",
-    "register_full_backward_hook": "NNX has no hooks; transform the gradient explicitly",
-    "register_parameter": "assign an nnx.Param attribute",
-    "add_module": "assign the submodule as an attribute",
-    "zero_grad": "JAX computes gradients functionally; there is nothing to zero",
-}
 
 TRAINING_FLAG = "self.deterministic = False  # nnx: .train()/.eval() set this"
 RNG_STREAM = "self.rngs = rngs  # random numbers drawn at call time (dropout, sampling) come from here"
@@ -181,7 +162,7 @@ def construction(state: State, original: cst.Call, updated: cst.Call):
 
 @on_leave(cst.Call)
 def self_call(state: State, original: cst.Call, updated: cst.Call):
-    """``self.forward(x)`` -> ``self(x)``; ``self.make_layer(...)`` gets rngs; nn.Module API reported."""
+    """``self.forward(x)`` -> ``self(x)``; ``self.make_layer(...)`` gets rngs."""
     func = original.func
     scope = state.scope
     if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self"):
@@ -194,9 +175,6 @@ def self_call(state: State, original: cst.Call, updated: cst.Call):
     owners = mro(state.facts, scope.cls)
     if any((c, attr) in state.facts.needs_rngs for c in owners):
         return with_rngs(state, updated)
-    if attr in MODULE_API and not any((c, attr) in state.facts.functions for c in owners):
-        state.report("T2J201", f"`self.{attr}(...)`: {MODULE_API[attr]}; left as is", node=original)
-        return updated
     return None
 
 

@@ -344,12 +344,18 @@ def leaf_statements(state: State, original: cst.Expr, updated: cst.Expr):
 
 @on_statement(cst.Assign)
 def requires_grad_flag(state: State, original: cst.Assign, updated: cst.Assign):
-    """``w.requires_grad = True``: every JAX array can be differentiated."""
+    """``w.requires_grad = True``: every JAX array can be differentiated. ``= False`` freezes a
+    parameter, which JAX expresses in what is differentiated and updated: reported."""
     from torch2jax.registry import REMOVE
 
     target = original.targets[0].target
     if isinstance(target, cst.Attribute) and target.attr.value == "requires_grad" and state.facts.imports.imports_torch:
-        return REMOVE
+        value = original.value
+        if isinstance(value, cst.Name) and value.value == "True":
+            return REMOVE
+        state.report("T2J204", "freezing parameters (`requires_grad = False`): leave them out of the optimizer "
+                     "(nnx.Optimizer(..., wrt=<filter>)) and of nnx.value_and_grad; left as is", node=original)
+        return original
     return None
 
 

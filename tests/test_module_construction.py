@@ -105,3 +105,42 @@ def test_module_methods_translated_or_reported():
     assert "zero_grad" not in code
     errors = [(d.code, d.line) for d in result.diagnostics if d.severity == "error"]
     assert errors == [("T2J204", 22), ("T2J201", 23)]  # freezing and named_parameters: said, not dropped
+
+
+NONE_THEN_PARAMETER = """\
+import torch
+import torch.nn as nn
+
+
+class M(nn.Module):
+    def __init__(self, bias=True):
+        super().__init__()
+        self.w = nn.Parameter(torch.ones(3))
+        self.b = None
+        if bias:
+            self.b = nn.Parameter(torch.zeros(3))
+        self.register_buffer("mask", None)
+        self.act = None
+
+    def forward(self, x):
+        y = x * self.w
+        return y if self.b is None else y + self.b
+"""
+
+
+def test_attribute_set_to_none_then_to_a_parameter_builds_in_nnx():
+    pytest = __import__("pytest")
+    pytest.importorskip("flax")
+    import jax.numpy as jnp
+    from flax import nnx
+
+    from numeric import load_source
+
+    result = convert_source(NONE_THEN_PARAMETER)
+    assert "self.b = nnx.data(None)" in result.code and "self.mask = nnx.data(None)" in result.code
+    assert "self.act = None" in result.code  # never set to anything else: stays static
+    module = load_source(result.code, "none_first")
+    for bias, expected in ((True, 1.0), (False, 1.0)):
+        model = module.M(bias=bias, rngs=nnx.Rngs(0))
+        assert float(model(jnp.ones(3))[0]) == expected
+        assert len(nnx.state(model, nnx.Param)) == (2 if bias else 1)

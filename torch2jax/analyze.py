@@ -69,6 +69,7 @@ class FileFacts:
     attributes: dict[str, dict[str, Holds]] = field(default_factory=dict)  # class -> self.<attr> -> what it holds
     variables: dict[FuncKey | None, dict[str, Holds]] = field(default_factory=dict)  # scope -> variable -> holds
     class_names: dict[tuple, str] = field(default_factory=dict)  # (scope, `classname`) -> `m` for m.__class__.__name__
+    none_first: dict[str, set[str]] = field(default_factory=dict)  # class -> attributes set to None and to a value
 
     def holds(self, cls: str | None, key: FuncKey | None, node: cst.BaseExpression) -> Holds | None:
         """What ``x``, ``self.a.b`` or ``model.fc1`` holds, when the file says."""
@@ -110,10 +111,6 @@ class _Calls(cst.CSTVisitor):
         self._callee_ids: set[int] = set()
         self._target_ids: set[int] = set()
 
-    def visit_Call(self, node: cst.Call) -> None:
-        self.calls.append(node)
-        self._callee_ids.add(id(node.func))
-
     def visit_Attribute(self, node: cst.Attribute) -> None:
         if node.attr.value in PARAMETER_NAMES and isinstance(node.value, cst.Attribute):
             self._callee_ids.add(id(node.value))  # `self.conv.weight` reads a parameter: the layer stays plain
@@ -123,6 +120,14 @@ class _Calls(cst.CSTVisitor):
             if node.attr.value == "training":
                 self.uses_training = True
             self.self_attr_refs.setdefault(node.attr.value, []).append((node, id(node) in self._callee_ids))
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.calls.append(node)
+        self._callee_ids.add(id(node.func))
+        func = node.func
+        if (isinstance(func, cst.Attribute) and func.attr.value == "register_buffer" and isinstance(func.value, cst.Name)
+                and func.value.value == "self" and len(node.args) >= 2 and isinstance(node.args[0].value, cst.SimpleString)):
+            self.assigns.append((node.args[0].value.evaluated_value, node.args[1].value))
 
     def visit_Assign(self, node: cst.Assign) -> None:
         for target in node.targets:
@@ -263,15 +268,26 @@ def _what_is_held(facts: FileFacts, gathered: dict, module: cst.Module, rules: R
     def record(table: dict, name: str, holds: Holds) -> None:
         table[name] = holds if table.get(name, holds) == holds else OTHER
 
+    values: dict[str, dict[str, list[bool]]] = {}  # class -> attr -> [is None] per assignment
     for (cls, fname), g in gathered.items():
         if cls is not None:
             for attr, value in g.assigns:
+                is_none = isinstance(value, cst.Name) and value.value == "None"
+                values.setdefault(cls, {}).setdefault(attr, []).append(is_none)
                 record(facts.attributes.setdefault(cls, {}), attr, _held_by(facts, value, rules, (cls, fname)))
         for name, value in g.local_assigns:
             record(facts.variables.setdefault((cls, fname), {}), name, _held_by(facts, value, rules, (cls, fname)))
             owner = _class_name_of(value)
             if owner is not None:
                 facts.class_names[((cls, fname), name)] = owner
+    for cls in facts.module_classes:
+        seen: dict[str, list[bool]] = {}
+        for owner in mro(facts, cls):
+            for attr, kinds in values.get(owner, {}).items():
+                seen.setdefault(attr, []).extend(kinds)
+        mixed = {attr for attr, kinds in seen.items() if any(kinds) and not all(kinds)}
+        if mixed:
+            facts.none_first[cls] = mixed
     top = facts.variables.setdefault(None, {})
     for stmt in module.body:
         if isinstance(stmt, cst.SimpleStatementLine):

@@ -130,11 +130,32 @@ def register_buffer(state: State, original: cst.Expr, updated: cst.Expr):
     if len(args) < 2 or not isinstance(args[0].value, cst.SimpleString) or args[0].keyword:
         state.report("T2J201", "register_buffer with a computed name is not translated", node=original)
         return original
-    target = cst.AssignTarget(cst.Attribute(cst.Name("self"), cst.Name(literal(args[0].value))))
+    name = literal(args[0].value)
+    target = cst.AssignTarget(cst.Attribute(cst.Name("self"), cst.Name(name)))
     value = args[1].value
     if isinstance(value, cst.Name) and value.value == "None":
-        return cst.Assign(targets=[target], value=value)
+        return cst.Assign(targets=[target], value=_none_value(state, name))
     return cst.Assign(targets=[target], value=call(state.imports.ref("flax.nnx.Variable"), [value]))
+
+
+def _none_value(state: State, attr: str) -> cst.BaseExpression:
+    """``None`` for an attribute that is set to a parameter or a layer elsewhere: ``nnx.data(None)``
+    (NNX otherwise takes the attribute for static and refuses the value later)."""
+    cls = state.scope.cls
+    if cls is not None and attr in state.facts.none_first.get(cls, ()):
+        return call(state.imports.ref("flax.nnx.data"), [cst.Name("None")])
+    return cst.Name("None")
+
+
+@on_statement(cst.Assign)
+def none_before_value(state: State, original: cst.Assign, updated: cst.Assign):
+    if len(updated.targets) != 1 or not (isinstance(updated.value, cst.Name) and updated.value.value == "None"):
+        return None
+    target = updated.targets[0].target
+    if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value == "self":
+        value = _none_value(state, target.attr.value)
+        return updated.with_changes(value=value) if value is not updated.value and not isinstance(value, cst.Name) else None
+    return None
 
 
 # ---------------------------------------------------------------------- calls

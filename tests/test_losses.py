@@ -226,3 +226,18 @@ def test_non_literal_reduction_is_not_translated():
 
     with pytest.raises(NotTranslatable):
         loss_expression("torch.nn.MSELoss", ["x", "y"], {"reduction": "args.reduction"})
+
+
+@pytest.mark.parametrize("weighted, ignore", [(False, None), (True, None), (False, 2), (True, 2)])
+def test_cross_entropy_smoothing_on_k_dimensional_inputs(weighted, ignore):
+    """Always run (hypothesis may not draw it): classes on axis 1, spatial axes after."""
+    r = rng(11)
+    x = (r.normal(size=(3, 4, 5, 2)) * 2).astype(np.float32)
+    y = r.integers(0, 4, size=(3, 5, 2)).astype(np.int64)
+    w = r.uniform(0.5, 2.0, size=4).astype(np.float32)
+    kwargs, opts, arrays = {"label_smoothing": 0.2}, {"label_smoothing": "0.2"}, [x, y]
+    if weighted:
+        kwargs["weight"], opts["weight"], arrays = torch.tensor(w), "c", [x, y, w]
+    if ignore is not None:
+        kwargs["ignore_index"], opts["ignore_index"] = ignore, repr(ignore)
+    check("torch.nn.CrossEntropyLoss", lambda a, b, *rest: F.cross_entropy(a, b, **kwargs), arrays, opts)

@@ -69,6 +69,7 @@ class State:
         self.pairs: dict[int, tuple] = {}  # torch's (values, indices) results
         self.transposed: dict[int, tuple[cst.BaseExpression, int]] = {}  # NHWC->NCHW transposes: (inner, rank)
         self.keep_alive: list = []
+        self.dropped: set[int] = set()  # placeholder lines to drop (their comments move to the next statement)
         self.module_rngs = False  # a module-level `rngs = nnx.Rngs(seed)` exists (from torch.manual_seed)
         self.indent = "    "  # the file's indentation, for code written as text
         # Module-level definitions a concern adds: (the original top-level statement they go before, or
@@ -152,6 +153,15 @@ class State:
     def unpacked_into(self) -> int | None:
         """How many names the call being translated is unpacked into (``q, k, v = ...``)."""
         return self.unpacked.get(id(self.calls[-1])) if self.calls else None
+
+    def drop_line(self, line: cst.SimpleStatementLine) -> cst.SimpleStatementLine:
+        """Remove a statement line, keeping its comments: a ``pass`` the enclosing block drops.
+
+        (LibCST itself would drop a line left empty, and its comments with it.)"""
+        placeholder = line.with_changes(body=[cst.Pass()])
+        self.dropped.add(id(placeholder))
+        self.keep_alive.append(placeholder)
+        return placeholder
 
     # ------------------------------------------------------------------ diagnostics
     def report(self, code: str, message: str, *, node=None, handled=False, severity: str = "", mark=None) -> None:

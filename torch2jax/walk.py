@@ -113,10 +113,10 @@ class Walker(cst.CSTTransformer):
                 if exclusive:
                     break
         if kind is cst.IndentedBlock:
-            body = _drop_empty(result.body)
+            body = _drop_empty(result.body, state.dropped)
             result = result.with_changes(body=body or [cst.SimpleStatementLine([cst.Pass()])])
         elif kind is cst.Module:
-            result = result.with_changes(body=_drop_empty(result.body))
+            result = result.with_changes(body=_drop_empty(result.body, state.dropped))
         leave = _EXIT.get(kind)
         if leave is not None:
             leave(state, original)
@@ -133,7 +133,7 @@ class Walker(cst.CSTTransformer):
 
     def _statements(self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine):
         """Each small statement through its statement callbacks; an emptied line is dropped by
-        its block, which keeps its comments (see _drop_empty)."""
+        its block, which keeps its comments (see State.drop_line and _drop_empty)."""
         body = []
         changed = False
         for small_original, small in zip(original.body, updated.body):
@@ -143,8 +143,12 @@ class Walker(cst.CSTTransformer):
                     changed = changed or out is not small
                     small = out
                     break
-            if small is not REMOVE:
+            if isinstance(small, (list, tuple)):
+                body.extend(small)
+            elif small is not REMOVE:
                 body.append(small)
+        if not body:
+            return self.state.drop_line(updated)
         return updated.with_changes(body=body) if changed else updated
 
 
@@ -156,11 +160,11 @@ def _attach_markers(result, texts: list[str]):
     return result
 
 
-def _drop_empty(body) -> list:
-    """Remove statement lines emptied by a rewrite, moving their comments to the next statement."""
+def _drop_empty(body, dropped: set[int]) -> list:
+    """Remove statement lines a rewrite dropped, moving their comments to the next statement."""
     out, carried = [], []
     for stmt in body:
-        if isinstance(stmt, cst.SimpleStatementLine) and not stmt.body:
+        if id(stmt) in dropped or (isinstance(stmt, cst.SimpleStatementLine) and not stmt.body):
             carried += [line for line in stmt.leading_lines if line.comment]
             continue
         if carried:

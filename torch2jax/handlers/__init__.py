@@ -16,5 +16,7 @@ from torch2jax.handlers import (  # noqa: F401  (imported for registration)
     modules,
     pooling,
     random,
+    reshaping,
     shapes,
+    training,
 )

@@ -113,6 +113,11 @@ def training_block(state: State, original, updated):
     body = []
     for i, stmt in enumerate(updated.body):
         body += replacement.get(i, [stmt])
+    if body and body[0] is not updated.body[0] and not isinstance(original, cst.Module):
+        lines = list(body[0].leading_lines)  # a block does not start with blank lines
+        while lines and lines[0].comment is None:
+            lines.pop(0)
+        body[0] = body[0].with_changes(leading_lines=lines)
     return updated.with_changes(body=body)
 
 
@@ -376,3 +381,93 @@ def training_problems(state: State, original, updated):
         if node is original:
             state.report(code, message, node=original)
     return None
+
+
+# ---------------------------------------------------------------------- losses, schedulers, rates
+
+
+def _binding_of(state: State, func) -> object:
+    from torch2jax.training.analysis import _variable
+
+    var = _variable(func)
+    return state.facts.training.lookup(_scope(state), var) if var else None
+
+
+@on_leave(cst.Call)
+def loss_call(state: State, original: cst.Call, updated: cst.Call):
+    """``criterion(outputs, labels)`` -> the loss expression, for a loss built with literal options."""
+    binding = _binding_of(state, original.func)
+    if binding is None or binding.kind != "loss" or id(binding.call) not in state.facts.training.inlined_losses:
+        return None
+    from torch2jax.handlers.training import inline_loss
+
+    return inline_loss(state, binding, original, updated)
+
+
+@on_leave(cst.SimpleStatementLine, exclusive=False)
+def binding_statements(state: State, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine):
+    """Bindings inlining used up go (comments stay); a loss object becomes a def; a scheduler stepped
+    by hand gets its step counter and sets the optimizer's initial rate."""
+    training = state.facts.training
+    if id(original) in training.removable:
+        return state.drop_line(updated)
+    if len(original.body) != 1 or not isinstance(original.body[0], cst.Assign) or len(updated.body) != 1:
+        return None
+    value = original.body[0].value
+    binding = training.by_call.get(id(value)) if isinstance(value, cst.Call) else None
+    if binding is None or not isinstance(updated.body[0], cst.Assign):
+        return None
+    target = updated.body[0].targets[0].target
+    new_value = updated.body[0].value
+    if binding.kind == "loss" and isinstance(target, cst.Name) and isinstance(new_value, cst.Lambda):
+        params = ", ".join(p.name.value for p in new_value.params.params)
+        text = f"def {target.value}({params}):\n{state.indent}return {_code(new_value.body)}\n"
+        return cst.parse_statement(text).with_changes(leading_lines=updated.leading_lines)
+    if binding.kind == "scheduler" and binding.optimizer and isinstance(target, cst.Name) and id(value) not in \
+            training.per_batch_schedulers or (binding.kind == "scheduler" and binding.torch.endswith("LambdaLR")):
+        from torch2jax.training.optimizers import set_lr_statement
+
+        name = target.value if isinstance(target, cst.Name) else None
+        if name is None:
+            state.report("T2J204", "a scheduler stored in an attribute and stepped by hand is not translated yet",
+                         node=original)
+            return None
+        lines = [f"{name}_steps = 0", set_lr_statement(binding.optimizer, f"{name}(0)")]
+        return cst.FlattenSentinel([updated, *(cst.parse_statement(line + "\n") for line in lines)])
+    return None
+
+
+@on_statement(cst.Expr)
+def scheduler_step(state: State, original: cst.Expr, updated: cst.Expr):
+    """``scheduler.step()`` (by hand) -> count it and set the rate; per batch it went with the step."""
+    call = original.value
+    if not (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and call.func.attr.value == "step"):
+        return None
+    binding = _binding_of(state, call.func.value)
+    if binding is None or binding.kind != "scheduler":
+        return None
+    if call.args:
+        state.report("T2J204", "`scheduler.step(...)` with an argument (an epoch or a metric) is not translated",
+                     node=original)
+        return None
+    if _scope(state) != binding.scope:
+        state.report("T2J204", "a scheduler stepped in another function than the one that built it is not "
+                     "translated yet; step it where it is built", node=original)
+        return None
+    from torch2jax.training.optimizers import set_lr_statement
+
+    name = binding.name
+    return cst.parse_statement(f"{name}_steps += 1; {set_lr_statement(binding.optimizer, f'{name}({name}_steps)')}\n").body
+
+
+@on_leave(cst.Call)
+def get_last_lr(state: State, original: cst.Call, updated: cst.Call):
+    """``scheduler.get_last_lr()`` -> ``[the optimizer's current rate]``."""
+    if not (isinstance(original.func, cst.Attribute) and original.func.attr.value == "get_last_lr"):
+        return None
+    binding = _binding_of(state, original.func.value)
+    if binding is None or binding.kind != "scheduler" or not binding.optimizer:
+        return None
+    from torch2jax.training.optimizers import get_lr_expression
+
+    return cst.parse_expression(f"[{get_lr_expression(binding.optimizer)}]")

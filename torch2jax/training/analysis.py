@@ -92,6 +92,11 @@ class TrainingFacts:
     module: cst.Module | None = None
     anchors: dict[int, cst.CSTNode] = field(default_factory=dict)  # id(block) -> the module-level statement holding it
     module_globals: set[str] = field(default_factory=set)  # module-level defs, classes and imports
+    by_call: dict[int, Binding] = field(default_factory=dict)  # id(construction call) -> its binding
+    scheduler_of: dict[int, Binding] = field(default_factory=dict)  # id(optimizer call) -> its scheduler
+    settable: set[int] = field(default_factory=set)  # id(optimizer call): the loop sets or reads its rate
+    inlined_losses: set[int] = field(default_factory=set)  # id(loss call): its calls become the expression
+    removable: set[int] = field(default_factory=set)  # ids of statements whose binding is used up by inlining
 
     def leaves(self, scope: Scope) -> set[str]:
         """Variables created as leaf tensors with ``requires_grad=True`` in this scope."""
@@ -232,7 +237,97 @@ def analyze_training(module: cst.Module, imports: ImportTable) -> TrainingFacts:
         plans = _steps(facts, imports, scope, body, walker.functions.get(scope))
         if plans:
             facts.steps[id(block)] = plans
+    if facts.bindings:
+        _links(facts, module)
     return facts
+
+
+MANUAL_SCHEDULERS = {"LambdaLR"}  # the rate is set in Python at each step(), also per batch
+
+
+def _links(facts: TrainingFacts, module: cst.Module) -> None:
+    """What ties the bindings together: schedulers to optimizers, rates the loop sets or reads,
+    loss objects whose every use is a call (their calls become the loss expression)."""
+    constructed = [b for bindings in facts.bindings.values() for b in bindings.values() if b.statement is not None]
+    for b in constructed:
+        if b.call is not None:
+            facts.by_call[id(b.call)] = b
+    for b in constructed:
+        if b.kind != "scheduler" or b.optimizer is None:
+            continue
+        optimizer = facts.lookup(b.scope, b.optimizer)
+        if optimizer is None or optimizer.call is None:
+            continue
+        facts.scheduler_of[id(optimizer.call)] = b
+        per_batch = id(b.call) in facts.per_batch_schedulers and b.torch.rsplit(".", 1)[-1] not in MANUAL_SCHEDULERS
+        if not per_batch:
+            facts.settable.add(id(optimizer.call))
+    uses = _Uses(facts)
+    module.visit(uses)
+    for b in constructed:
+        if b.kind == "loss" and all(_is_literal(a.value) for a in b.call.args):
+            facts.inlined_losses.add(id(b.call))
+            if not uses.other_uses.get(b.name):
+                facts.removable.add(id(b.statement))
+        if b.kind == "scheduler" and id(b.call) in facts.per_batch_schedulers and not uses.other_uses.get(b.name) \
+                and b.torch.rsplit(".", 1)[-1] not in MANUAL_SCHEDULERS:
+            facts.removable.add(id(b.statement))  # its schedule is the optimizer's rate; its steps are gone
+
+
+def _is_literal(node) -> bool:
+    import ast as _ast
+
+    try:
+        _ast.literal_eval(code_of(node))
+        return True
+    except (ValueError, SyntaxError):
+        return False
+
+
+class _Uses(cst.CSTVisitor):
+    """Names read other than as the callee of a call (a loss passed to a function keeps its def), and
+    optimizers whose rate is read or set (``param_groups``, ``get_last_lr``)."""
+
+    def __init__(self, facts: TrainingFacts):
+        self.facts = facts
+        self.other_uses: dict[str, int] = {}
+        self._callees: set[int] = set()
+        self._targets: set[int] = set()
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self._callees.add(id(node.func))
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value == "get_last_lr":
+            self._settable_through_scheduler(func.value)
+        if isinstance(func, cst.Attribute) and func.attr.value == "step" and not node.args:
+            self._callees.add(id(func.value))  # `scheduler.step()` uses the scheduler only to step it
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            self._targets.add(id(target.target))
+
+    def visit_Name(self, node: cst.Name) -> None:
+        if id(node) not in self._callees and id(node) not in self._targets:
+            self.other_uses[node.value] = self.other_uses.get(node.value, 0) + 1
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        var = _variable(node)
+        if var is not None and var.startswith("self.") and id(node) not in self._callees and id(node) not in self._targets:
+            self.other_uses[var] = self.other_uses.get(var, 0) + 1
+        if node.attr.value == "param_groups":
+            for bindings in self.facts.bindings.values():
+                b = bindings.get(_variable(node.value) or "")
+                if b is not None and b.kind == "optimizer" and b.call is not None:
+                    self.facts.settable.add(id(b.call))
+        return True
+
+    def _settable_through_scheduler(self, node) -> None:
+        for bindings in self.facts.bindings.values():
+            b = bindings.get(_variable(node) or "")
+            if b is not None and b.kind == "scheduler" and b.optimizer:
+                optimizer = self.facts.lookup(b.scope, b.optimizer)
+                if optimizer is not None and optimizer.call is not None:
+                    self.facts.settable.add(id(optimizer.call))
 
 
 def _module_globals(module: cst.Module, imports: ImportTable) -> set[str]:

@@ -216,6 +216,12 @@ def _cross_entropy(inputs, options, reduction):
     eps = _literal(smoothing)
     if eps == 0 and weight is None and ignore is None:
         return LossExpr(_reduce(f"optax.softmax_cross_entropy_with_integer_labels({x}, {y}, axis=1)", reduction), notes)
+    if weight is None and ignore is None:  # smoothing alone: smoothed one-hot targets (classes on axis 1)
+        classes = f"{_group(x)}.shape[1]"
+        smoothed = (f"(1 - {_group(smoothing)}) * jax.nn.one_hot({y}, {classes}, axis=1) + "
+                    f"{_group(smoothing)} / {classes}")
+        per = f"optax.softmax_cross_entropy({x}, {smoothed}, axis=1)"
+        return LossExpr(_reduce(per, reduction), notes)
     logp = f"jax.nn.log_softmax({x}, axis=1)"
     nll = _class_nll(logp, y, weight, ignore, reduction)
     if eps == 0:

@@ -205,8 +205,11 @@ class _Build:
 
 
 def optax_for(torch_name: str, args: dict[str, str], *, settable_lr: bool = False, schedule: str | None = None,
-              clip: tuple[str, str] | None = None) -> OptaxExpr:
-    """The Optax transformation for ``torch_name(params, **args)``; ``args`` are source texts by name."""
+              clip: tuple[str, str] | None = None, momentum_schedule: str | None = None) -> OptaxExpr:
+    """The Optax transformation for ``torch_name(params, **args)``; ``args`` are source texts by name.
+
+    ``momentum_schedule`` (OneCycleLR's momentum cycle) is injected as SGD's ``momentum`` or Adam's
+    ``b1``, which Optax then evaluates at each update like the rate."""
     if torch_name not in SIGNATURES:
         raise NotTranslatable("T2J302", f"`{torch_name}` has no Optax translation")
     unknown = set(args) - set(SIGNATURES[torch_name][0]) - KEYWORDS
@@ -224,13 +227,23 @@ def optax_for(torch_name: str, args: dict[str, str], *, settable_lr: bool = Fals
     lr = schedule if schedule is not None else full["lr"]
     parts = build.before
     support = tuple(dict.fromkeys(build.support))
-    if not settable_lr:
+    if not settable_lr and momentum_schedule is None:
         text = core(lr)
         if parts:
             text = f"optax.chain({', '.join([*parts, text])})"
         return OptaxExpr(text, False, support)
     inner = core("learning_rate")
     alias = _plain_alias(inner)
+    if momentum_schedule is not None:
+        name = {"optax.sgd": "momentum", "optax.adam": "b1", "optax.adamw": "b1"}.get(alias[0] if alias else "")
+        if name is None or parts:
+            raise NotTranslatable("T2J204", f"OneCycleLR's momentum cycle is translated for SGD, Adam and AdamW "
+                                  f"without extra options; set cycle_momentum=False or change the optimizer")
+        rest = alias[1]
+        kept = [item for item in rest.split(", ") if item and not item.startswith(f"{name}=")]
+        options = "".join(f", {item}" for item in kept)
+        return OptaxExpr(f"optax.inject_hyperparams({alias[0]})(learning_rate={lr}{options}, {name}={momentum_schedule})",
+                         True, support)
     if not parts and alias is not None:
         name, rest = alias
         return OptaxExpr(f"optax.inject_hyperparams({name})(learning_rate={lr}{rest})", True, support)

@@ -1,0 +1,84 @@
+"""Executing user code: the PyTorch file and its translation as fresh module objects (nothing written
+beside the user's files), and the model expression compiled for each side."""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import contextlib
+import itertools
+import linecache
+import os
+import sys
+import types
+from pathlib import Path
+
+from torch2jax.verify.errors import VerifyError
+
+RNGS_NAME = "__torch2jax_verify_rngs__"
+_counter = itertools.count()
+
+
+@contextlib.contextmanager
+def _import_context(dirs: list[Path]):
+    """Sibling imports resolve from ``dirs``; no bytecode is written; siblings are not cached after."""
+    dirs = [str(d) for d in dict.fromkeys(dirs)]
+    before = set(sys.modules)
+    saved_path = list(sys.path)
+    saved_bytecode = sys.dont_write_bytecode
+    sys.path[:0] = dirs
+    sys.dont_write_bytecode = True
+    try:
+        yield
+    finally:
+        sys.path[:] = saved_path
+        sys.dont_write_bytecode = saved_bytecode
+        for name in set(sys.modules) - before:
+            module_file = getattr(sys.modules.get(name), "__file__", None) or ""
+            if any(os.path.dirname(os.path.abspath(module_file)) == d for d in dirs):
+                del sys.modules[name]
+
+
+def load_module(
+    path, *, code: str | None = None, tag: str = "module", extra_dirs=(), display: str | None = None
+) -> types.ModuleType:
+    """Execute ``code`` (default: the file's text) as a fresh module whose ``__file__`` is ``path``.
+
+    ``display`` names the code in tracebacks when it is not the file's own text
+    (e.g. ``<translation of model.py>``). The module is registered in
+    ``sys.modules`` under a private unique name (some libraries, e.g. dataclasses,
+    look a class's module up there). Exceptions from the code propagate.
+    """
+    path = Path(path).resolve()
+    if code is None:
+        code = path.read_text(encoding="utf-8")
+    name = f"_torch2jax_verify_{tag}_{next(_counter)}"
+    module = types.ModuleType(name)
+    module.__file__ = str(path)
+    module.__builtins__ = builtins
+    if display is not None:
+        linecache.cache[display] = (len(code), None, code.splitlines(keepends=True), display)
+    compiled = compile(code, display or str(path), "exec")
+    sys.modules[name] = module
+    try:
+        with _import_context([*(Path(d).resolve() for d in extra_dirs), path.parent]):
+            exec(compiled, module.__dict__)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    return module
+
+
+def model_exprs(expr: str):
+    """(torch expression, JAX expression with ``rngs=`` added to the outermost call)."""
+    try:
+        tree = ast.parse(expr.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise VerifyError(f"--model {expr!r} is not a Python expression: {exc.msg}") from None
+    torch_code = compile(tree, "<--model>", "eval")
+    jax_tree = ast.parse(expr.strip(), mode="eval")
+    body = jax_tree.body
+    if isinstance(body, ast.Call) and not any(k.arg == "rngs" for k in body.keywords):
+        body.keywords.append(ast.keyword(arg="rngs", value=ast.Name(id=RNGS_NAME, ctx=ast.Load())))
+    ast.fix_missing_locations(jax_tree)
+    return torch_code, compile(jax_tree, "<--model>", "eval"), isinstance(body, ast.Call)

@@ -1,0 +1,94 @@
+"""``verify()``: set up the check and run the stages in order, each only when the one before it passed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from torch2jax.verify import behavioral_stage, numeric_stage, spec_stage
+from torch2jax.verify.context import Context
+from torch2jax.verify.errors import StageFailed, VerifyError
+from torch2jax.verify.loading import model_exprs
+from torch2jax.verify.report import STAGES, VerifyReport
+from torch2jax.verify.sides import numerics
+from torch2jax.verify.specs import InputSpec, make_inputs, parse_input_spec
+
+
+def verify(
+    source_path,
+    model: str,
+    inputs,
+    *,
+    translated=None,
+    mode: str = "both",
+    rtol: float = 1e-4,
+    atol: float = 1e-5,
+    seed: int = 0,
+    loss: str | None = None,
+    rules=None,
+    perturb_constants: bool = True,
+) -> VerifyReport:
+    """Run the spec / numeric / behavioral checks of ``model`` from ``source_path`` against its translation.
+
+    ``model`` is an expression evaluated in the PyTorch file's namespace (and, with
+    ``rngs=nnx.Rngs(seed)`` added to its outermost call, in the translation's);
+    ``inputs`` are spec strings (see ``parse_input_spec``) or numpy arrays.
+    ``loss``, if given, is an expression over ``out`` that must work on both torch
+    tensors and JAX arrays (e.g. ``(out ** 2).mean()``); the default is the sum of
+    every float output. ``perturb_constants`` gives constant-initialised tensors
+    random values first (see notes in the report).
+
+    Raises VerifyError when the check cannot run; a translation that fails to
+    import, build or run is reported as a failed stage instead.
+    """
+    if mode not in ("train", "eval", "both"):
+        raise VerifyError(f"mode must be train, eval or both, not {mode!r}")
+    source = Path(source_path)
+    if not source.is_file():
+        raise VerifyError(f"{source}: no such file" if not source.exists() else f"{source}: not a file")
+    try:
+        import flax  # noqa: F401
+        import jax  # noqa: F401
+        import numpy as np
+        import torch  # noqa: F401
+    except ImportError as exc:
+        raise VerifyError(f"{exc.name or exc} is not installed; pip install 'torch2jax[verify]'") from None
+    specs = []
+    for item in inputs:
+        if isinstance(item, str):
+            specs.append(parse_input_spec(item))
+        else:
+            arr = np.asarray(item)
+            specs.append(InputSpec(f"{arr.dtype}{list(arr.shape)}", str(arr.dtype), tuple(arr.shape)))
+    drawn = iter(make_inputs([s for s, item in zip(specs, inputs) if isinstance(item, str)], seed))
+    arrays = [next(drawn) if isinstance(item, str) else np.asarray(item) for item in inputs]
+
+    report = VerifyReport(
+        str(source), model, [s.text for s in specs], translated=str(translated) if translated else None,
+        mode=mode, rtol=rtol, atol=atol, seed=seed,
+    )
+    torch_code, jax_code, is_call = model_exprs(model)
+    with numerics():
+        run_stages(Context(report, source, torch_code, jax_code, is_call, specs, arrays, translated, loss, rules,
+                           perturb_constants))
+    for name in STAGES:
+        report.stages.setdefault(name, {"ok": None, "reason": "not run"})
+    return report
+
+
+def run_stages(ctx: Context) -> None:
+    """spec, then numeric, then behavioral: each runs only when the ones before it could."""
+    r = ctx.r
+    spec = {"ok": False}
+    r.stages["spec"] = spec
+    try:
+        spec_stage.run(ctx, spec)
+        spec["ok"] = True
+    except StageFailed as exc:
+        spec["reason"] = str(exc)
+    if spec["ok"]:
+        numeric = {"ok": False}
+        r.stages["numeric"] = numeric
+        numeric_stage.run(ctx, numeric)
+    else:
+        r.stages["numeric"] = {"ok": None, "reason": "not run: the spec stage failed"}
+    r.stages["behavioral"] = behavioral_stage.run(ctx) if spec["ok"] else {"ok": None, "reason": "not run: the spec stage failed"}

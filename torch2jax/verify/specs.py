@@ -1,0 +1,83 @@
+"""Input specs (``float32[2,3,32,32]``, ``int64[4,16]:0..10000``) and the seeded arrays drawn from them."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from torch2jax.verify.errors import VerifyError
+
+DEFAULT_INT_RANGE = (0, 10)
+
+_SPEC_RE = re.compile(
+    r"^\s*(?P<dtype>float32|float64|int32|int64|bool)\s*\[(?P<shape>[^\]]*)\]"
+    r"\s*(?::\s*(?P<low>[-+0-9.eE]+)\s*\.\.\s*(?P<high>[-+0-9.eE]+))?\s*$"
+)
+
+SPEC_HELP = (
+    "DTYPE[SHAPE] or DTYPE[SHAPE]:LOW..HIGH, DTYPE one of float32, float64, int32, int64, bool; "
+    "e.g. float32[2,3,32,32], int64[4,16]:0..10000 (integers in [LOW, HIGH), default 0..10), "
+    "float32[4,16]:-1e-3..1e-3 (uniform; without a range floats are standard normal)"
+)
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One model input: dtype, shape and (for ints, optionally floats) the half-open value range."""
+
+    text: str
+    dtype: str
+    shape: tuple[int, ...]
+    low: float | int | None = None
+    high: float | int | None = None
+
+    @property
+    def is_float(self) -> bool:
+        return self.dtype.startswith("float")
+
+
+def parse_input_spec(text: str) -> InputSpec:
+    """``float32[2,3,32,32]``, ``int64[4,16]:0..10000``, ``bool[4,16]``; raises VerifyError."""
+    match = _SPEC_RE.match(text)
+    if not match:
+        raise VerifyError(f"bad input spec {text!r}: expected {SPEC_HELP}")
+    dtype = match["dtype"]
+    dims = [d.strip() for d in match["shape"].split(",")] if match["shape"].strip() else []
+    if not all(re.fullmatch(r"\d+", d) for d in dims):
+        raise VerifyError(f"bad input spec {text!r}: the shape must be non-negative integers separated by commas")
+    shape = tuple(int(d) for d in dims)
+    low = high = None
+    if match["low"] is not None:
+        if dtype == "bool":
+            raise VerifyError(f"bad input spec {text!r}: bool inputs take no range")
+        try:
+            if dtype.startswith("int"):
+                low, high = int(match["low"]), int(match["high"])
+            else:
+                low, high = float(match["low"]), float(match["high"])
+        except ValueError:
+            kind = "integers" if dtype.startswith("int") else "numbers"
+            raise VerifyError(f"bad input spec {text!r}: the range bounds must be {kind}") from None
+        if not low < high:
+            raise VerifyError(f"bad input spec {text!r}: the range LOW..HIGH is half-open and needs LOW < HIGH")
+    elif dtype.startswith("int"):
+        low, high = DEFAULT_INT_RANGE
+    return InputSpec(text.strip(), dtype, shape, low, high)
+
+
+def make_inputs(specs: list[InputSpec], seed: int) -> list:
+    """numpy arrays drawn once from ``numpy.random.default_rng(seed)``, in spec order."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    out = []
+    for spec in specs:
+        if spec.dtype == "bool":
+            out.append(rng.random(spec.shape) < 0.5)
+        elif spec.dtype.startswith("int"):
+            out.append(rng.integers(spec.low, spec.high, size=spec.shape, dtype=np.int64).astype(spec.dtype))
+        elif spec.low is not None:
+            out.append(rng.uniform(spec.low, spec.high, size=spec.shape).astype(spec.dtype))
+        else:
+            out.append(rng.standard_normal(spec.shape).astype(spec.dtype))
+    return out

@@ -10,6 +10,8 @@ each call when its options are literals); a functional loss becomes its expressi
 
 from __future__ import annotations
 
+import re
+
 import libcst as cst
 
 from torch2jax.diagnostics import Unsupported
@@ -26,7 +28,7 @@ PREFIXES = {"optax.": "optax.sgd", "jnp.": "jax.numpy.zeros", "jax.": "jax.jit",
 def request_imports(state, text: str) -> None:
     """Record the imports a piece of emitted text needs (it is written with the standard prefixes)."""
     for prefix, example in PREFIXES.items():
-        if prefix in text:
+        if re.search(r"(?<![\w.])" + re.escape(prefix), text):
             state.imports.ref(example)
 
 

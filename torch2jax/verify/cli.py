@@ -37,7 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     if not parser.epilog:
         parser.epilog = EPILOG
     parser.add_argument("source", metavar="SOURCE.py", help="the PyTorch file")
-    parser.add_argument("--model", required=True, metavar="EXPR", help='expression building the model, e.g. "ResNet18()"')
+    parser.add_argument("--model", metavar="EXPR", help='expression building the model, e.g. "ResNet18()"')
     parser.add_argument("--input", action="append", default=[], metavar="SPEC",
                         help="one model input (repeatable, in call order), e.g. float32[2,3,32,32] or int64[4,16]:0..10000")
     parser.add_argument("--translated", metavar="OUT.py",
@@ -49,6 +49,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="seed for inputs, torch init and nnx.Rngs (default: 0)")
     parser.add_argument("--loss", metavar="EXPR", help="scalar loss over `out`, valid for torch and JAX alike "
                         "(e.g. '(out ** 2).mean()'); default: the sum of every float output")
+    behavioral = parser.add_argument_group("behavioral stage (training compared step by step)")
+    behavioral.add_argument("--optimizer", metavar="EXPR", help="torch optimizer over `model`, e.g. "
+                            "'torch.optim.AdamW(model.parameters(), lr=1e-3)': the model is trained on both sides")
+    behavioral.add_argument("--scheduler", metavar="EXPR", help="torch scheduler over `optimizer`, stepped after each step")
+    behavioral.add_argument("--steps", type=int, metavar="K", help="optimizer steps to compare (default 5 with "
+                            "--optimizer; all of them with --run)")
+    behavioral.add_argument("--run", nargs="?", const="", metavar="EXPR", help="compare the file's own training code: "
+                            "EXPR, e.g. 'train(Net(), B)', or without EXPR the file run as a script")
+    behavioral.add_argument("--data", action="append", default=[], metavar="NAME=SPEC",
+                            help="bind one seeded array to NAME, e.g. x=float32[100,1] (repeatable)")
+    behavioral.add_argument("--batches", action="append", default=[], metavar="NAME=N:SPEC[,SPEC...]",
+                            help="bind N seeded tuples to NAME (a stand-in for a DataLoader), "
+                            "e.g. B=3:float32[4,3,32,32],int64[4]:0..10 (repeatable)")
+    behavioral.add_argument("--device", default="cpu", help="one device for both frameworks (default: cpu)")
     parser.add_argument("--rules", action="append", default=[], metavar="FILE.toml", help="extra rule file (repeatable)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     parser.add_argument("--debug", action="store_true", help="print tracebacks for errors")
@@ -82,7 +96,10 @@ def main(args: argparse.Namespace) -> int:
     if missing:
         return fail(f"{', '.join(missing)} not installed; verify needs them: pip install 'torch2jax[verify]'")
     inputs = list(getattr(args, "input", None) or [])
-    if not inputs:
+    run = getattr(args, "run", None)
+    if getattr(args, "model", None) is None and run is None:
+        return fail("give the model to check (--model EXPR with --input SPEC) or training code to run (--run [EXPR])")
+    if getattr(args, "model", None) is not None and not inputs:
         return fail("give the model's inputs with --input SPEC (e.g. --input 'float32[2,3,32,32]')")
     as_json = getattr(args, "json", False)
     try:
@@ -95,8 +112,15 @@ def main(args: argparse.Namespace) -> int:
         with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
             report = verify(
                 args.source,
-                args.model,
+                getattr(args, "model", None),
                 inputs,
+                run=True if run == "" else run,
+                data=getattr(args, "data", []),
+                batches=getattr(args, "batches", []),
+                optimizer=getattr(args, "optimizer", None),
+                scheduler=getattr(args, "scheduler", None),
+                steps=getattr(args, "steps", None),
+                device=getattr(args, "device", "cpu"),
                 translated=getattr(args, "translated", None),
                 mode=getattr(args, "mode", "both"),
                 rtol=getattr(args, "rtol", 1e-4),

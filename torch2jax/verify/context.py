@@ -24,6 +24,8 @@ class Context:
         self.translated, self.loss, self.rules, self.perturb = translated, loss, rules, perturb
         self.T, self.J = TorchSide(), JaxSide()
         self.use_jit = True
+        self.optimizer = self.scheduler = self.steps = None  # the behavioral stage's, set by verify()
+        self.bindings: dict = {}  # names bound by --data / --batches
 
     def call_jax(self, fn, *args):
         """``fn(*args)`` under ``nnx.jit``; eagerly if the translation does not trace."""

@@ -40,14 +40,16 @@ def _import_context(dirs: list[Path]):
 
 
 def load_module(
-    path, *, code: str | None = None, tag: str = "module", extra_dirs=(), display: str | None = None
+    path, *, code: str | None = None, tag: str = "module", extra_dirs=(), display: str | None = None,
+    main: bool = False, namespace: dict | None = None,
 ) -> types.ModuleType:
     """Execute ``code`` (default: the file's text) as a fresh module whose ``__file__`` is ``path``.
 
     ``display`` names the code in tracebacks when it is not the file's own text
     (e.g. ``<translation of model.py>``). The module is registered in
     ``sys.modules`` under a private unique name (some libraries, e.g. dataclasses,
-    look a class's module up there). Exceptions from the code propagate.
+    look a class's module up there). ``main`` runs it as a script (``__name__ == "__main__"``);
+    ``namespace`` adds names before it runs. Exceptions from the code propagate.
     """
     path = Path(path).resolve()
     if code is None:
@@ -56,6 +58,9 @@ def load_module(
     module = types.ModuleType(name)
     module.__file__ = str(path)
     module.__builtins__ = builtins
+    if main:
+        module.__name__ = "__main__"
+    module.__dict__.update(namespace or {})
     if display is not None:
         linecache.cache[display] = (len(code), None, code.splitlines(keepends=True), display)
     compiled = compile(code, display or str(path), "exec")

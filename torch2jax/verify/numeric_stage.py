@@ -9,6 +9,7 @@ from torch2jax.verify.compare import compare_arrays, leaf_problems, structure, s
 from torch2jax.verify.errors import StageFailed, VerifyError, exc_text, where
 from torch2jax.verify.report import RUNNING_VAR_NOTE
 from torch2jax.verify.sides import dropout_off
+from torch2jax.verify.training_run import _torch_bindings, translate_snippet
 
 
 def run(ctx, st: dict) -> None:
@@ -44,13 +45,18 @@ def run(ctx, st: dict) -> None:
 
 
 def loss(ctx, out, side):
-    """The scalar loss: ``ctx.loss`` over ``out``, or the sum of every float output."""
+    """The scalar loss: ``ctx.loss`` over ``out`` (torch code, in the file's namespace and the names
+    bound by --data; translated like the source for the JAX side), or the sum of every float output."""
     if ctx.loss:
         if side == "torch":
-            ns = {"torch": ctx.T.torch, "out": out}
-        else:
-            ns = {"jnp": ctx.J.jnp, "jax": ctx.J.jax, "out": out}
-        return eval(ctx.loss, ns)
+            ns = {**vars(ctx.tmod), "torch": ctx.T.torch, **_torch_bindings(ctx.bindings), "out": out}
+            return eval(ctx.loss, ns)
+        if getattr(ctx, "jax_loss", None) is None:
+            ctx.jax_loss = translate_snippet(ctx.source.read_text(encoding="utf-8"), ctx.loss, ctx.rules)
+        import optax
+
+        ns = {**vars(ctx.jmod), "jnp": ctx.J.jnp, "jax": ctx.J.jax, "optax": optax, **ctx.bindings, "out": out}
+        return eval(ctx.jax_loss, ns)
     leaves: list = []
     is_array = ctx.T.is_array if side == "torch" else ctx.J.is_array
     structure(out, "output", is_array, lambda x: x, leaves)

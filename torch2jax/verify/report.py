@@ -49,8 +49,11 @@ class VerifyReport:
 
     @property
     def ok(self) -> bool:
-        """Every stage that ran passed, and spec and numeric both ran."""
+        """Every stage that ran passed, and spec and numeric both ran (or, for a training run
+        compared with --run, the behavioral stage ran)."""
         ran = [s for s in self.stages.values() if s.get("ok") is not None]
+        if self.model.startswith("--run"):
+            return self.stages.get("behavioral", {}).get("ok") is True
         return (
             self.stages.get("spec", {}).get("ok") is True
             and self.stages.get("numeric", {}).get("ok") is True
@@ -89,6 +92,11 @@ class VerifyReport:
                     (name, _fmt(len(st.get("tensors", []))), _fmt(worst), _fmt(st.get("max_abs_err")),
                      _fmt(st.get("max_rel_err")), f"atol={self.atol:g} rtol={self.rtol:g}", verdict)
                 )
+            elif name == "behavioral" and st.get("ok") is not None:
+                steps = st.get("steps", {}).get("torch", "-")
+                rows.append((name, _fmt(len(st.get("tensors", []))), _fmt(st.get("worst")), _fmt(st.get("max_abs_err")),
+                             _fmt(st.get("max_rel_err")), f"atol={self.atol:g} rtol={self.rtol:g}",
+                             f"{verdict} ({steps} steps)"))
             elif name == "spec" and st.get("ok") is not None:
                 rows.append((name, _fmt(st.get("tensors")), _fmt(st.get("worst")), "-", "-", "exact", verdict))
             else:

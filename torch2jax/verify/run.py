@@ -10,14 +10,21 @@ from torch2jax.verify.errors import StageFailed, VerifyError
 from torch2jax.verify.loading import model_exprs
 from torch2jax.verify.report import STAGES, VerifyReport
 from torch2jax.verify.sides import numerics
-from torch2jax.verify.specs import InputSpec, make_inputs, parse_input_spec
+from torch2jax.verify.specs import InputSpec, make_bindings, make_inputs, parse_batches, parse_data, parse_input_spec
 
 
 def verify(
     source_path,
-    model: str,
-    inputs,
+    model: str | None = None,
+    inputs=(),
     *,
+    run: str | bool | None = None,
+    data=(),
+    batches=(),
+    optimizer: str | None = None,
+    scheduler: str | None = None,
+    steps: int | None = None,
+    device: str = "cpu",
     translated=None,
     mode: str = "both",
     rtol: float = 1e-4,
@@ -37,11 +44,20 @@ def verify(
     every float output. ``perturb_constants`` gives constant-initialised tensors
     random values first (see notes in the report).
 
+    The behavioral stage compares training: with ``optimizer`` (torch code over ``model``, e.g.
+    ``"torch.optim.AdamW(model.parameters(), lr=1e-3)"``), ``loss`` and ``steps``, the model is
+    trained on both sides; with ``run`` (an expression such as ``"train(Net(), B)"``, or True to run
+    the file as a script), the file's own training code is. ``data`` (``"x=float32[100,1]"``) and
+    ``batches`` (``"B=3:float32[4,10],int64[4]:0..2"``) bind seeded arrays to names the expressions use.
+
     Raises VerifyError when the check cannot run; a translation that fails to
     import, build or run is reported as a failed stage instead.
     """
     if mode not in ("train", "eval", "both"):
         raise VerifyError(f"mode must be train, eval or both, not {mode!r}")
+    if model is None and run is None:
+        raise VerifyError("give the model to check (--model EXPR) or training code to run (--run [EXPR])")
+    _check_device(device)
     source = Path(source_path)
     if not source.is_file():
         raise VerifyError(f"{source}: no such file" if not source.exists() else f"{source}: not a file")
@@ -61,15 +77,28 @@ def verify(
             specs.append(InputSpec(f"{arr.dtype}{list(arr.shape)}", str(arr.dtype), tuple(arr.shape)))
     drawn = iter(make_inputs([s for s, item in zip(specs, inputs) if isinstance(item, str)], seed))
     arrays = [next(drawn) if isinstance(item, str) else np.asarray(item) for item in inputs]
+    bindings = make_bindings([parse_data(d) for d in data], [parse_batches(b) for b in batches], seed)
 
     report = VerifyReport(
-        str(source), model, [s.text for s in specs], translated=str(translated) if translated else None,
+        str(source), model if model is not None else f"--run {run if isinstance(run, str) else ''}".strip(),
+        [s.text for s in specs], translated=str(translated) if translated else None,
         mode=mode, rtol=rtol, atol=atol, seed=seed,
     )
+    if model is None:  # the file's own training code
+        reason = "not run: --run compares a training run (give --model for the spec and numeric stages)"
+        report.stages["spec"] = {"ok": None, "reason": reason}
+        report.stages["numeric"] = {"ok": None, "reason": reason}
+        expr = run if isinstance(run, str) and run.strip() else None
+        with numerics():
+            report.stages["behavioral"] = behavioral_stage.run_training(report, source, expr, bindings, steps,
+                                                                        translated, rules)
+        return report
     torch_code, jax_code, is_call = model_exprs(model)
+    ctx = Context(report, source, torch_code, jax_code, is_call, specs, arrays, translated, loss, rules,
+                  perturb_constants)
+    ctx.optimizer, ctx.scheduler, ctx.steps, ctx.bindings = optimizer, scheduler, steps, bindings
     with numerics():
-        run_stages(Context(report, source, torch_code, jax_code, is_call, specs, arrays, translated, loss, rules,
-                           perturb_constants))
+        run_stages(ctx)
     for name in STAGES:
         report.stages.setdefault(name, {"ok": None, "reason": "not run"})
     return report
@@ -92,3 +121,21 @@ def run_stages(ctx: Context) -> None:
     else:
         r.stages["numeric"] = {"ok": None, "reason": "not run: the spec stage failed"}
     r.stages["behavioral"] = behavioral_stage.run(ctx) if spec["ok"] else {"ok": None, "reason": "not run: the spec stage failed"}
+
+
+def _check_device(device: str) -> None:
+    """One device for both frameworks; only what both have here."""
+    if device == "cpu":
+        return
+    import jax
+    import torch
+
+    platform = {"cuda": "gpu", "gpu": "gpu"}.get(device.split(":")[0], device)
+    try:
+        jax.devices(platform)
+    except RuntimeError:
+        raise VerifyError(f"--device {device}: JAX has no {platform} device here (devices: "
+                          f"{', '.join(sorted({d.platform for d in jax.devices()}))})") from None
+    if platform == "gpu" and not torch.cuda.is_available():
+        raise VerifyError(f"--device {device}: torch has no CUDA device here")
+    raise VerifyError(f"--device {device}: comparing on an accelerator is not supported yet; use cpu")

@@ -47,11 +47,11 @@ def translation(ctx) -> tuple[str, Path, list[Path], str | None]:
 def run(ctx, st: dict) -> None:
     T, J, torch = ctx.T, ctx.J, ctx.T.torch
     nnx = J.nnx
-    tmod = load_torch(ctx)
+    tmod = ctx.tmod = load_torch(ctx)
     code, jfile, extra, display = translation(ctx)
     jpath = ctx.jpath = display or jfile
     try:
-        jmod = load_module(jfile, code=code, tag="jax", extra_dirs=extra, display=display)
+        jmod = ctx.jmod = load_module(jfile, code=code, tag="jax", extra_dirs=extra, display=display)
     except Exception as exc:
         raise StageFailed(f"the translation does not import: {exc_text(exc)}{where(exc, jpath)}") from exc
 

@@ -81,3 +81,44 @@ def make_inputs(specs: list[InputSpec], seed: int) -> list:
         else:
             out.append(rng.standard_normal(spec.shape).astype(spec.dtype))
     return out
+
+
+def _split_specs(text: str) -> list[str]:
+    """``float32[4,3],int64[4]:0..10`` -> the two specs (commas inside brackets stay)."""
+    parts, depth, current = [], 0, ""
+    for ch in text:
+        depth += ch == "["
+        depth -= ch == "]"
+        if ch == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += ch
+    return [*parts, current] if current.strip() else parts
+
+
+def parse_data(text: str) -> tuple[str, InputSpec]:
+    """``--data NAME=SPEC``: one seeded array bound to NAME."""
+    name, sep, spec = text.partition("=")
+    if not sep or not name.strip().isidentifier():
+        raise VerifyError(f"bad --data {text!r}: expected NAME=SPEC, e.g. x=float32[100,1]")
+    return name.strip(), parse_input_spec(spec)
+
+
+def parse_batches(text: str) -> tuple[str, int, list[InputSpec]]:
+    """``--batches NAME=N:SPEC[,SPEC...]``: N seeded tuples (a stand-in for a DataLoader) bound to NAME."""
+    name, sep, rest = text.partition("=")
+    count, colon, specs = rest.partition(":")
+    if not sep or not colon or not name.strip().isidentifier() or not count.strip().isdigit():
+        raise VerifyError(f"bad --batches {text!r}: expected NAME=N:SPEC[,SPEC...], e.g. B=3:float32[4,10],int64[4]:0..2")
+    return name.strip(), int(count), [parse_input_spec(s) for s in _split_specs(specs)]
+
+
+def make_bindings(data: list[tuple[str, InputSpec]], batches: list[tuple[str, int, list[InputSpec]]], seed: int) -> dict:
+    """NAME -> numpy array (``--data``) or list of tuples of arrays (``--batches``), drawn once, seeded."""
+    out: dict = {}
+    for i, (name, spec) in enumerate(data):
+        out[name] = make_inputs([spec], seed + 1000 + i)[0]
+    for i, (name, count, specs) in enumerate(batches):
+        out[name] = [tuple(make_inputs(specs, seed + 2000 + 100 * i + k)) for k in range(count)]
+    return out

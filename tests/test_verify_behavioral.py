@@ -1,0 +1,154 @@
+"""The behavioral stage: training compared step by step with torch, on the file's own training code
+(``--run``) and on a model trained with a given optimizer (``--optimizer``/``--loss``/``--steps``).
+
+It must pass on every training fixture's golden translation and fail, naming the step or the
+tensor, on translations broken on purpose (tests/verify_cases/bad_train_*.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tomllib
+
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("flax")
+
+from conftest import FIXTURES, ROOT  # noqa: E402
+from torch2jax.verify import add_arguments, main, verify  # noqa: E402
+
+CASES = ROOT / "tests" / "verify_cases"
+
+
+def _runs():
+    for case in sorted(FIXTURES.glob("*/case.toml")):
+        for entry in tomllib.loads(case.read_text()).get("run", []):
+            yield pytest.param(case.parent, entry, id=f"{case.parent.name}:{entry['expr'] or 'script'}")
+
+
+RUNS = list(_runs())
+
+
+def _verify_run(directory, entry, translated=None, **extra):
+    return verify(
+        directory / "torch_model.py", run=entry["expr"] or True, data=entry.get("data", []),
+        batches=entry.get("batches", []), translated=translated or directory / "expected_jax.py", **extra,
+    )
+
+
+def test_every_training_fixture_has_a_run():
+    names = {p.values[0].name for p in RUNS}
+    assert {"train_cnn", "train_mlp_bce", "train_sequential", "train_linreg", "train_adamw_cosine",
+            "train_sequence", "autograd_leaves"} <= names
+
+
+@pytest.mark.parametrize("directory, entry", RUNS)
+def test_training_fixture_agrees_step_by_step(directory, entry):
+    report = _verify_run(directory, entry)
+    behavioral = report.stages["behavioral"]
+    assert report.ok, report.table()
+    assert behavioral["tensors"], "something was compared"
+    assert len(behavioral["losses"]["torch"]) == len(behavioral["losses"]["jax"])
+    training = not entry["expr"].startswith("accuracy")  # the accuracy run compares its returned value only
+    if training:
+        assert behavioral["losses"]["torch"], "the run computed losses"
+    if training and directory.name != "autograd_leaves":  # plain autograd makes no optimizer step
+        assert behavioral["steps"]["torch"] == behavioral["steps"]["jax"] >= 3
+    assert behavioral["max_abs_err"] < 1e-5
+
+
+def test_momentum_broken_on_purpose_is_caught():
+    directory, entry = FIXTURES / "train_cnn", {"expr": "train(Net(), B)", "batches": ["B=4:float32[4,3,32,32],int64[4]:0..10"]}
+    report = _verify_run(directory, entry, translated=CASES / "bad_train_momentum.py")
+    behavioral = report.stages["behavioral"]
+    assert not report.ok
+    assert behavioral["ok"] is False
+    failed = behavioral["failed"]
+    assert "loss[0]" not in failed  # the first step uses no momentum yet
+    assert any(name.startswith("loss[") for name in failed)  # later losses differ
+    assert any(name.startswith("Net.") for name in failed)  # and the parameters end up elsewhere
+
+
+def test_adamw_default_decay_is_caught():
+    directory = FIXTURES / "train_adamw_cosine"
+    entry = {"expr": "train(Classifier(), B, epochs=6)", "batches": ["B=4:float32[8,8],int64[8]:0..3"]}
+    report = _verify_run(directory, entry, translated=CASES / "bad_train_adamw_decay.py")
+    failed = report.stages["behavioral"]["failed"]
+    assert not report.ok
+    assert any(name.startswith("Classifier.") and name.endswith("weight") for name in failed), failed
+
+
+def test_bce_without_the_clamp_is_caught_on_saturated_outputs():
+    directory = FIXTURES / "train_mlp_bce"
+    entry = {"expr": "fit(x, y)", "data": ["x=float32[16,5]:-1000..1000", "y=float32[16]:0..1"]}
+    correct = _verify_run(directory, entry, steps=1)
+    assert correct.stages["behavioral"]["losses"]["jax"][0] == pytest.approx(
+        correct.stages["behavioral"]["losses"]["torch"][0], rel=1e-5)  # saturated, yet finite: torch's -100 clamp
+    broken = _verify_run(directory, entry, translated=CASES / "bad_train_bce_unclamped.py", steps=1)
+    assert not broken.ok
+    assert "loss[0]" in broken.stages["behavioral"]["failed"]
+
+
+@pytest.mark.parametrize("optimizer", [
+    "torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)",
+    "torch.optim.AdamW(model.parameters(), lr=1e-2)",
+])
+def test_model_trained_with_a_given_optimizer(optimizer):
+    report = verify(FIXTURES / "mlp" / "torch_model.py", "MLP(6, 16, 3)", ["float32[8,6]"], optimizer=optimizer,
+                    loss="(out ** 2).mean()", steps=5)
+    behavioral = report.stages["behavioral"]
+    assert report.ok, report.table()
+    assert behavioral["steps"] == {"torch": 5, "jax": 5}
+    assert len(behavioral["losses"]["torch"]) == 5
+    assert any(t["name"].startswith("MLP.fc1") for t in behavioral["tensors"])
+
+
+def test_given_optimizer_with_a_scheduler_and_a_torch_loss():
+    report = verify(FIXTURES / "mlp" / "torch_model.py", "MLP(6, 16, 3)", ["float32[8,6]"],
+                    optimizer="torch.optim.SGD(model.parameters(), lr=0.1)",
+                    scheduler="torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)",
+                    loss="F.cross_entropy(out, y)", data=["y=int64[8]:0..3"], steps=6)
+    assert report.ok, report.table()
+
+
+def _cli(argv, capsys):
+    parser = argparse.ArgumentParser(prog="torch2jax verify")
+    add_arguments(parser)
+    code = main(parser.parse_args(argv))
+    return code, *capsys.readouterr()
+
+
+def test_cli_run_json_reports_losses_of_both_sides(capsys):
+    directory = FIXTURES / "train_sequential"
+    code, out, _ = _cli([str(directory / "torch_model.py"), "--run", "train_epoch(B)", "--batches",
+                         "B=3:float32[8,4],float32[8,1]", "--json"], capsys)
+    data = json.loads(out)
+    assert code == 0 and data["ok"] is True
+    behavioral = data["stages"]["behavioral"]
+    assert len(behavioral["losses"]["torch"]) == len(behavioral["losses"]["jax"]) == 3
+    assert {"worst", "max_abs_err", "tensors", "steps"} <= set(behavioral)
+
+
+def test_cli_run_fails_with_exit_1_naming_the_tensor(capsys):
+    directory = FIXTURES / "train_cnn"
+    code, out, _ = _cli([str(directory / "torch_model.py"), "--run", "train(Net(), B)", "--batches",
+                         "B=3:float32[4,3,32,32],int64[4]:0..10", "--translated", str(CASES / "bad_train_momentum.py")],
+                        capsys)
+    assert code == 1
+    assert "behavioral: mismatch Net." in out
+
+
+def test_cli_steps_and_device(capsys):
+    directory = FIXTURES / "train_linreg"
+    code, out, _ = _cli([str(directory / "torch_model.py"), "--run", "--steps", "3", "--json"], capsys)
+    data = json.loads(out)
+    assert code == 0 and data["stages"]["behavioral"]["steps"] == {"torch": 3, "jax": 3}
+    code, _, err = _cli([str(directory / "torch_model.py"), "--run", "--device", "cuda"], capsys)
+    assert code == 2 and "--device cuda" in err
+
+
+def test_cli_needs_a_model_or_a_run(capsys):
+    code, _, err = _cli([str(FIXTURES / "mlp" / "torch_model.py")], capsys)
+    assert code == 2 and "--run" in err

@@ -206,6 +206,16 @@ def load_file(path: Path, ruleset: RuleSet | None = None) -> RuleSet:
         raise RuleError(f"{source}: cannot read rule file: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise RuleError(f"{source}: not valid TOML: {exc}") from None
+    return load_data(data, source, ruleset)
+
+
+def load_data(data: dict, source: str = "<rules>", ruleset: RuleSet | None = None) -> RuleSet:
+    """Rules given as data: a rule file's content (``{"rule": [...]}``) or one rule (``{"torch": ...}``)."""
+    ruleset = ruleset or RuleSet([])
+    if not isinstance(data, dict):
+        raise RuleError(f"{source}: expected a table of rules, got {type(data).__name__}")
+    if "torch" in data:
+        data = {"rule": [data]}
     if set(data) - {"rule", "untranslated"}:
         raise RuleError(f"{source}: unknown top-level key(s) {sorted(set(data) - {'rule', 'untranslated'})}; expected [[rule]] tables")
     untranslated = data.get("untranslated", {})
@@ -242,8 +252,9 @@ def _builtin() -> RuleSet:
     return ruleset
 
 
-def load_rules(extra: list[str | Path] | tuple = ()) -> RuleSet:
-    """The built-in rules, overridden entry by entry by the user's rule files."""
+def load_rules(extra: list[str | Path | dict] | tuple = ()) -> RuleSet:
+    """The built-in rules, overridden entry by entry by the user's rule files (or rule data:
+    a dict holding one rule, or a rule file's content)."""
     base = _builtin()
     if not extra:
         return base
@@ -251,6 +262,9 @@ def load_rules(extra: list[str | Path] | tuple = ()) -> RuleSet:
     ruleset.rules = list(base.rules)
     ruleset.by_name = dict(base.by_name)
     ruleset.untranslated_methods = dict(base.untranslated_methods)
-    for path in extra:
-        load_file(Path(path), ruleset)
+    for index, item in enumerate(extra):
+        if isinstance(item, dict):
+            load_data(item, f"<rules[{index}]>", ruleset)
+        else:
+            load_file(Path(item), ruleset)
     return ruleset

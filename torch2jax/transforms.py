@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from torch2jax import param_transforms_layers  # noqa: F401  (registers the layers' weight transforms)
 from torch2jax.diagnostics import Unsupported
 from torch2jax.registry import value_transform
 from torch2jax.syntax import code_of, expr, literal, value_expr

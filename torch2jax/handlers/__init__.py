@@ -10,6 +10,7 @@ from torch2jax.handlers import (  # noqa: F401  (imported for registration)
     data,
     devices,
     dtypes,
+    formulas,
     indexing,
     initializers,
     manual,

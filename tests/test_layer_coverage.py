@@ -1,0 +1,52 @@
+"""Activation modules and functions added for coverage, against torch: outputs and gradients."""
+
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("jax")
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+from layer_check import TEMPLATE, check, data  # noqa: E402
+from torch2jax import convert_source  # noqa: E402
+
+SETTINGS = settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@pytest.mark.parametrize("layer", [
+    "nn.ELU()", "nn.ELU(alpha=0.5)", "nn.SELU()", "nn.CELU(2.0)", "nn.Hardswish()", "nn.Hardsigmoid()",
+    "nn.Mish()", "nn.Softplus()", "nn.Softsign()", "nn.LogSigmoid()", "nn.GLU()", "nn.GLU(dim=1)",
+    "nn.Tanhshrink()", "nn.Threshold(0.1, 20.0)", "nn.Hardtanh()", "nn.Hardtanh(0.0, 6.0)", "nn.Hardshrink()",
+    "nn.Softshrink(0.3)", "nn.Softmin(dim=1)", "nn.PReLU()", "nn.PReLU(init=0.1)",
+])
+def test_activation_modules(layer):
+    check(layer, data((4, 6), scale=3.0))
+
+
+def test_softmax2d():
+    check("nn.Softmax2d()", data((2, 3, 4, 5)))
+
+
+@pytest.mark.parametrize("forward", [
+    "F.elu(x, 0.5)", "F.selu(x)", "torch.selu(x)", "F.celu(x, alpha=1.5)", "F.hardswish(x)", "F.hardsigmoid(x)",
+    "F.mish(x)", "F.softplus(x)", "F.softsign(x)", "F.logsigmoid(x)", "F.glu(x, 1)", "F.tanhshrink(x)",
+    "F.threshold(x, 0.5, -1.0)", "F.hardtanh(x, -2.0, 2.0)", "F.hardshrink(x, 0.3)", "F.softshrink(x)",
+    "F.softmin(x, dim=-1)", "F.softplus(x, 2.0, 1.0)",
+])
+def test_activation_functions(forward):
+    check("nn.Identity()", data((4, 6), scale=3.0), forward=forward)
+
+
+def test_formula_using_its_input_twice_on_an_expression_is_reported():
+    result = convert_source(TEMPLATE.format(layer="nn.Identity()", forward="F.tanhshrink(x * 2)"))
+    assert [d.code for d in result.diagnostics] == ["T2J302"]
+    assert "# torch2jax: T2J302" in result.code
+
+
+@SETTINGS
+@given(beta=st.sampled_from([0.5, 1.0, 2.0, 3]), threshold=st.sampled_from([20.0, 1.0, 5.0]), functional=st.booleans())
+def test_softplus(beta, threshold, functional):
+    if functional:
+        check("nn.Identity()", data((5, 7), scale=4.0), forward=f"F.softplus(x, beta={beta}, threshold={threshold})")
+    else:
+        check(f"nn.Softplus(beta={beta}, threshold={threshold})", data((5, 7), scale=4.0))

@@ -50,3 +50,37 @@ def test_softplus(beta, threshold, functional):
         check("nn.Identity()", data((5, 7), scale=4.0), forward=f"F.softplus(x, beta={beta}, threshold={threshold})")
     else:
         check(f"nn.Softplus(beta={beta}, threshold={threshold})", data((5, 7), scale=4.0))
+
+
+# ---------------------------------------------------------------------- convolutions
+
+
+@SETTINGS
+@given(
+    cin=st.integers(1, 3), cout=st.integers(1, 3), k=st.integers(1, 4), stride=st.integers(1, 3),
+    padding=st.integers(0, 2), extra=st.integers(0, 2), dilation=st.integers(1, 2), bias=st.booleans(),
+    dims=st.sampled_from([1, 2]),
+)
+def test_conv_transpose(cin, cout, k, stride, padding, extra, dilation, bias, dims):
+    extra = min(extra, max(stride, dilation) - 1)  # torch: output_padding < stride or dilation
+    shape = (2, cin) + (5, 4)[:dims]
+    layer = (f"nn.ConvTranspose{dims}d({cin}, {cout}, {k}, stride={stride}, padding={padding}, "
+             f"output_padding={extra}, dilation={dilation}, bias={bias})")
+    check(layer, data(shape))
+
+
+def test_conv_transpose_in_a_sequential_and_per_dimension_values():
+    check("nn.Sequential(nn.ConvTranspose2d(3, 2, (3, 2), stride=(2, 1), padding=(1, 0), output_padding=(1, 0)), nn.Tanh())",
+          data((2, 3, 4, 5)))
+
+
+@SETTINGS
+@given(k=st.integers(1, 3), stride=st.integers(1, 2), padding=st.integers(0, 1), bias=st.booleans(), grouped=st.booleans())
+def test_conv3d(k, stride, padding, bias, grouped):
+    groups = 2 if grouped else 1
+    check(f"nn.Conv3d(2, 4, {k}, stride={stride}, padding={padding}, groups={groups}, bias={bias})", data((2, 2, 5, 4, 6)))
+
+
+def test_grouped_conv_transpose_is_reported():
+    result = convert_source(TEMPLATE.format(layer="nn.ConvTranspose2d(4, 4, 3, groups=2)", forward="self.layer(x)"))
+    assert [d.code for d in result.diagnostics] == ["T2J102"]

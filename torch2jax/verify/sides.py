@@ -26,7 +26,7 @@ class TorchSide:
 
     def dropout_layers(self, model) -> list:
         nn = self.torch.nn
-        return [m for m in model.modules() if isinstance(m, (nn.modules.dropout._DropoutNd, nn.MultiheadAttention))]
+        return [m for m in model.modules() if isinstance(m, (nn.modules.dropout._DropoutNd, nn.MultiheadAttention, nn.RNNBase))]
 
 
 class JaxSide:

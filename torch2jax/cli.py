@@ -8,17 +8,18 @@ with nothing written.
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import difflib
 import json
 import os
 import sys
 from pathlib import Path
 
-from torch2jax import __version__
-from torch2jax.convert import convert_source
-from torch2jax.files import InputError, atomic_write, read_source
+from torch2jax import __version__, hooks
+from torch2jax.config import Config, ConfigError, find_config, load_config
 from torch2jax.diagnostics import codes_table, summary
+from torch2jax.files import InputError, atomic_write, read_source
+from torch2jax.hooks import add_parsers as add_hook_parsers
+from torch2jax.project import PARALLEL_FROM, convert_many, report_json, report_text, sources_under
 from torch2jax.rules import RuleError, load_rules
 
 EPILOG_CONVERT = """\
@@ -44,6 +45,16 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"torch2jax: error: {message}\n")
 
 
+def add_selection_arguments(parser) -> None:
+    """Flags shared by convert, lint and sync; each wins over its key in [tool.torch2jax]."""
+    parser.add_argument("--select", metavar="CODES", help="report only these codes or prefixes (comma-separated; T2J3 is every T2J3xx)")
+    parser.add_argument("--ignore", metavar="CODES", help="never report these codes or prefixes (comma-separated)")
+    parser.add_argument("--exit-zero", action="store_true", help="exit 0 even when diagnostics need attention")
+    parser.add_argument("--report", metavar="FILE", help="also write the diagnostics and their counts by code to FILE (JSON if it ends in .json, else text)")
+    parser.add_argument("--config", metavar="PYPROJECT", help="read [tool.torch2jax] from this file instead of the nearest pyproject.toml")
+    parser.add_argument("--no-config", action="store_true", help="ignore every pyproject.toml")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="torch2jax",
@@ -59,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG_CONVERT,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    convert.add_argument("paths", nargs="+", metavar="PATH", help="files or directories (recursed for *.py); - for stdin")
+    convert.add_argument("paths", nargs="+", metavar="PATH", help="files or directories (recursed for *.py and *.ipynb); - for stdin")
     convert.add_argument("-o", "--output", metavar="OUT", help="output file (one input) or directory (several inputs or a directory)")
     convert.add_argument("--in-place", action="store_true", help="overwrite the inputs with their translation")
     convert.add_argument("--check", action="store_true", help="write nothing; exit 1 if any file would change")
@@ -67,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--rules", action="append", default=[], metavar="FILE.toml", help="extra rule file (repeatable); its entries override the built-in ones")
     convert.add_argument("--format", choices=("text", "json", "github"), default="text", help="diagnostics format on stderr (default: text)")
     convert.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    add_selection_arguments(convert)
+    convert.add_argument("-j", "--jobs", type=int, metavar="N", help="worker processes (default: one per CPU core)")
 
     verify = sub.add_parser(
         "verify",
@@ -86,6 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     rules.add_argument("--json", action="store_true", help="print JSON")
     rules.add_argument("--kind", choices=("layer", "module_fn", "function", "method", "constant"), help="only this kind")
 
+    add_hook_parsers(sub, add_selection_arguments)
+
     sub.add_parser("codes", help="print the table of diagnostic codes (Markdown)")
     return parser
 
@@ -99,6 +114,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "convert":
             return _convert(args)
+        if args.command in ("lint", "sync"):
+            if args.jobs is not None and args.jobs < 1:
+                return fail("-j/--jobs must be at least 1")
+            run = hooks.lint if args.command == "lint" else hooks.sync
+            return run(args, settings(args), _print_diagnostics)
         if args.command == "rules":
             return _rules(args)
         if args.command == "codes":
@@ -108,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
             from torch2jax.verify import main as verify_main
 
             return verify_main(args)
-    except RuleError as exc:
+    except (RuleError, ConfigError) as exc:
         print(f"torch2jax: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -128,7 +148,7 @@ def _inputs(paths: list[str]) -> list[tuple[Path | None, Path | None]]:
             continue
         path = Path(raw)
         if path.is_dir():
-            found += [(p, path) for p in sorted(path.rglob("*.py")) if not any(part.startswith(".") for part in p.relative_to(path).parts)]
+            found += [(p, path) for p in sources_under(path)]
         else:
             found.append((path, None))
     return found
@@ -146,43 +166,65 @@ def _destination(args, path: Path | None, root: Path | None, count: int) -> Path
     return out / relative
 
 
+def settings(args) -> Config:
+    """The project's configuration (nearest pyproject.toml with [tool.torch2jax]) with the flags applied."""
+    if getattr(args, "no_config", False):
+        config = Config()
+    elif getattr(args, "config", None):
+        config = load_config(args.config)
+    else:
+        config = find_config(getattr(args, "paths", []) or [])
+    return config.with_flags(select=args.select, ignore=args.ignore, exit_zero=args.exit_zero or None,
+                             rules=getattr(args, "rules", []))
+
+
+def fail(message: str) -> int:
+    print(f"torch2jax: error: {message}", file=sys.stderr)
+    return 2
+
+
 def _convert(args) -> int:
     if args.in_place and args.output:
-        print("torch2jax: error: --in-place and -o/--output cannot be used together", file=sys.stderr)
-        return 2
-    load_rules(args.rules)  # a bad rule file is reported before any work
+        return fail("--in-place and -o/--output cannot be used together")
+    if args.jobs is not None and args.jobs < 1:
+        return fail("-j/--jobs must be at least 1")
+    config = settings(args)
+    rule_files = [str(r) for r in config.rules]
+    load_rules(rule_files)  # a bad rule file is reported before any work
     inputs = _inputs(args.paths)
     if not inputs:
-        print("torch2jax: error: no Python files found", file=sys.stderr)
-        return 2
+        return fail("no Python files or notebooks found")
     if args.in_place and any(p is None for p, _ in inputs):
-        print("torch2jax: error: --in-place cannot be used with stdin", file=sys.stderr)
-        return 2
+        return fail("--in-place cannot be used with stdin")
     if len(inputs) > 1 and args.output and Path(args.output).is_file():
-        print(f"torch2jax: error: {args.output} is a file; give a directory for several inputs", file=sys.stderr)
-        return 2
+        return fail(f"{args.output} is a file; give a directory for several inputs")
 
-    all_diags = []
-    status = 0
-    results = []
     # Read and convert everything first; write only when every input could be read and parsed.
     texts = []
     for path, root in inputs:
         try:
-            texts.append(sys.stdin.read() if path is None else read_source(path))
+            text = sys.stdin.read() if path is None else read_source(path)
         except InputError as exc:
-            print(f"torch2jax: error: {exc}", file=sys.stderr)
-            return 2
+            return fail(str(exc))
+        if root is None and not text.strip():  # named on the command line; an empty __init__.py in a tree is fine
+            return fail(f"{'<stdin>' if path is None else path}: empty input; nothing to convert")
+        texts.append(text)
     names = ["-" if path is None else str(path) for path, _ in inputs]
-    for (path, root), text, result in zip(inputs, texts, _convert_all(names, texts, args.rules)):
+    progress = _progress if sys.stderr.isatty() and len(inputs) >= PARALLEL_FROM else None
+    converted = convert_many(names, texts, rules=rule_files, select=config.select, ignore=config.ignore,
+                             workers=args.jobs, progress=progress)
+    if progress:
+        print(file=sys.stderr)
+    results, all_diags = [], []
+    for (path, root), text, result in zip(inputs, texts, converted):
         if not result.ok:
             _print_diagnostics(args, result.diagnostics)
-            print(f"torch2jax: error: {result.diagnostics[0].path} could not be converted; nothing was written",
-                  file=sys.stderr)
-            return 2
+            return fail(f"{result.diagnostics[0].path} could not be converted; nothing was written")
         results.append((path, root, text, result))
         all_diags += result.diagnostics
 
+    status = 0
+    writes = []
     for path, root, text, result in results:
         name = "-" if path is None else str(path)
         if args.check or args.diff:
@@ -201,44 +243,58 @@ def _convert(args) -> int:
             continue
         if args.in_place and not result.changed:
             continue
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(dest, result.code)
+        writes.append((dest, result.code))
+    problem = unwritable([dest for dest, _ in writes])
+    if problem:
+        return fail(problem)
+    for dest, code in writes:
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(dest, code)
+        except OSError as exc:  # checked above; a race or a full disk can still get here
+            return fail(f"{dest}: cannot write: {exc.strerror or exc}")
 
     _print_diagnostics(args, all_diags)
-    if any(d.needs_attention for d in all_diags):
+    if args.report:
+        try:
+            write_report(args.report, all_diags, len(results))
+        except OSError as exc:
+            return fail(f"{args.report}: cannot write the report: {exc.strerror or exc}")
+    if any(d.needs_attention for d in all_diags) and not config.exit_zero:
         status = 1
     if args.format == "text" and not args.quiet:
         print(summary(all_diags, files=len(results)), file=sys.stderr)
     return status
 
 
-PARALLEL_FROM = 8  # files; below this a process pool costs more than it saves
+def unwritable(destinations: list[Path]) -> str | None:
+    """Why one of the destinations cannot be written (checked before anything is written)."""
+    for dest in destinations:
+        if dest.is_dir():
+            return f"{dest}: is a directory"
+        parent = dest.parent
+        while not parent.exists():  # mkdir will make it: the first existing ancestor must take it
+            if parent.is_symlink():
+                return f"{dest}: cannot write: {parent} is a broken symbolic link"
+            parent = parent.parent
+        if not parent.is_dir():
+            return f"{dest}: cannot write: {parent} is not a directory"
+        if not os.access(parent, os.W_OK | os.X_OK):
+            return f"{dest}: cannot write: permission denied"
+        if dest.exists() and not os.access(dest, os.W_OK):
+            return f"{dest}: cannot write: the file is read-only"
+    return None
 
 
-def _convert_one(job):
-    name, text, rule_files = job
-    return convert_source(text, filename=name, rules=load_rules(rule_files) if rule_files else None)
+def write_report(path, diagnostics, files: int, statuses=None) -> None:
+    """--report FILE: JSON when FILE ends in .json, text otherwise; counts by code in both."""
+    path = Path(path)
+    text = (report_json if path.suffix.lower() == ".json" else report_text)(diagnostics, files, statuses)
+    atomic_write(path, text)
 
 
-def _convert_all(names: list[str], texts: list[str], rule_files: list[str]):
-    """Results in input order; files are spread over the CPU cores when there are many,
-    with a progress line on a terminal."""
-    jobs = [(n, t, list(rule_files)) for n, t in zip(names, texts)]
-    workers = min(os.cpu_count() or 1, len(jobs))
-    progress = sys.stderr.isatty() and len(jobs) >= PARALLEL_FROM
-    if workers < 2 or len(jobs) < PARALLEL_FROM:
-        results = map(_convert_one, jobs)
-    else:
-        pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers)
-        results = pool.map(_convert_one, jobs, chunksize=4)
-    out = []
-    for i, result in enumerate(results, 1):
-        out.append(result)
-        if progress:
-            print(f"\rtorch2jax: {i}/{len(jobs)} files", end="", file=sys.stderr, flush=True)
-    if progress:
-        print(file=sys.stderr)
-    return out
+def _progress(done: int, total: int) -> None:
+    print(f"\rtorch2jax: {done}/{total} files", end="", file=sys.stderr, flush=True)
 
 
 def _print_diagnostics(args, diagnostics) -> None:
@@ -246,7 +302,7 @@ def _print_diagnostics(args, diagnostics) -> None:
         print(json.dumps([d.to_dict() for d in diagnostics], indent=2), file=sys.stderr)
         return
     for d in diagnostics:
-        if args.quiet and d.severity != "error":
+        if getattr(args, "quiet", False) and d.severity != "error":
             continue
         print(d.github() if args.format == "github" else d.text(), file=sys.stderr)
 

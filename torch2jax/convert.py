@@ -16,7 +16,8 @@ import libcst as cst
 
 from torch2jax import handlers, param_transforms, passes, transforms  # noqa: F401  (they register themselves)
 from torch2jax.analyze import analyze
-from torch2jax.diagnostics import Diagnostic
+from torch2jax.config import code_selected
+from torch2jax.diagnostics import Diagnostic, without_ignored
 from torch2jax.files import BOM, InputError, atomic_write, read_source
 from torch2jax.imports import settle_imports
 from torch2jax.names import ImportTable
@@ -45,19 +46,31 @@ def _resolve_rules(rules) -> RuleSet:
         return load_rules()
     if isinstance(rules, RuleSet):
         return rules
-    return load_rules(list(rules) if not isinstance(rules, (str, os.PathLike)) else [rules])
+    return load_rules([rules] if isinstance(rules, (str, os.PathLike, dict)) else list(rules))
 
 
-def convert_source(source: str, *, filename: str | None = None, rules=None) -> ConversionResult:
+def convert_source(source: str, *, filename: str | None = None, rules=None, select=(), ignore=()) -> ConversionResult:
     """Translate one file's PyTorch source to JAX; returns the code and the diagnostics.
+
+    ``rules``: extra rule files and/or rule data (dicts), or a loaded RuleSet. ``select`` /
+    ``ignore``: diagnostic codes or prefixes kept / dropped (most specific wins, as in Ruff);
+    a ``# torch2jax: ignore[CODE]`` comment silences that code on its line. Input errors
+    (T2J001, T2J002) are never silenced.
 
     Never raises on user input: a bug of ours on some construct gives the input back
     unchanged with a T2J903 error, so no code is lost.
     """
+    result = _convert_source(source, filename, _resolve_rules(rules))  # a bad rule file is the caller's error
+    if result.ok and result.diagnostics:
+        kept = without_ignored(result.diagnostics, source.removeprefix(BOM))
+        result.diagnostics = [d for d in kept if code_selected(d.code, select, ignore)]
+    return result
+
+
+def _convert_source(source: str, filename: str | None, ruleset: RuleSet) -> ConversionResult:
     path = filename or "<string>"
-    ruleset = _resolve_rules(rules)  # a bad rule file is the caller's error: RuleError
     if source.startswith(BOM):  # keep a byte-order mark where it was
-        result = convert_source(source[1:], filename=filename, rules=ruleset)
+        result = _convert_source(source[1:], filename, ruleset)
         result.code = BOM + result.code
         return result
     try:

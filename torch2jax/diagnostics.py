@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
+import re
+import tokenize
 from dataclasses import asdict, dataclass
 
 # Stable codes, grouped by area. The documentation table is generated from this
@@ -86,6 +89,51 @@ class NotTorch(Exception):
 def marker(code: str, message: str) -> str:
     """The comment placed in the output at a spot that still needs a person (always one line)."""
     return f"# {MARKER_PREFIX} {code} {' '.join(message.split())}"
+
+
+IGNORE_COMMENT = re.compile(r"#\s*torch2jax:\s*ignore\b(?:\[([^\]]*)\])?", re.IGNORECASE)
+
+
+def ignore_comments(source: str) -> dict[int, tuple[str, ...]]:
+    """``# torch2jax: ignore[T2J104, T2J3]`` comments by line: the codes (or prefixes) they
+    silence on that line; an empty tuple (a bare ``# torch2jax: ignore``) silences every code."""
+    if "torch2jax" not in source:  # the common case costs one substring search
+        return {}
+    found: dict[int, tuple[str, ...]] = {}
+    try:
+        comments = [(tok.start[0], tok.string) for tok in tokenize.generate_tokens(io.StringIO(source).readline)
+                    if tok.type == tokenize.COMMENT]
+    except (tokenize.TokenError, SyntaxError):  # not tokenizable: fall back to the lines themselves
+        comments = [(i, line[line.index("#"):]) for i, line in enumerate(source.splitlines(), 1) if "#" in line]
+    for line, text in comments:
+        match = IGNORE_COMMENT.search(text)
+        if match:
+            codes = match.group(1)
+            found[line] = tuple(c.strip().upper() for c in re.split(r"[,\s]+", codes) if c.strip()) if codes else ()
+    return found
+
+
+def without_ignored(diagnostics: list[Diagnostic], source: str) -> list[Diagnostic]:
+    """The diagnostics that no ``# torch2jax: ignore`` comment on their line silences."""
+    if not diagnostics:
+        return diagnostics
+    ignores = ignore_comments(source)
+    if not ignores:
+        return diagnostics
+    out = []
+    for d in diagnostics:
+        codes = ignores.get(d.line)
+        if codes is not None and (not codes or any(d.code.startswith(c) for c in codes)):
+            continue
+        out.append(d)
+    return out
+
+
+def counts_by_code(diagnostics: list[Diagnostic]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for d in sorted(diagnostics, key=lambda d: d.code):
+        counts[d.code] = counts.get(d.code, 0) + 1
+    return counts
 
 
 def summary(diagnostics: list[Diagnostic], files: int = 1) -> str:

@@ -18,7 +18,7 @@ def _wrap(rule, before: str) -> str:
 
 def _converted_expression(code: str) -> str:
     module = cst.parse_module(code)
-    cls = next(s for s in module.body if isinstance(s, cst.ClassDef))
+    cls = next(s for s in module.body if isinstance(s, cst.ClassDef) and s.name.value == "M")  # not a helper it defines
     func = cls.body.body[0]
     stmt = func.body.body[-1].body[0]
     value = stmt.value

@@ -18,6 +18,7 @@ from torch2jax.handlers import (  # noqa: F401  (imported for registration)
     modules,
     pooling,
     random,
+    recurrent,
     reshaping,
     shapes,
     training,

@@ -82,6 +82,11 @@ def on_leave(*node_types: type, exclusive: bool = True):
 REMOVE = object()  # returned by a statement callback: drop the statement (its comments move on)
 
 
+class Lines(list):
+    """Returned by a statement callback: these small statements, each on its own line (when the
+    statement was alone on its line; otherwise they share it, separated by semicolons)."""
+
+
 def on_statement(*node_types: type):
     """Register ``fn(state, original, updated) -> statement | REMOVE | None`` for small statements
     (``cst.Expr``, ``cst.Assign``, ...), called when the walk leaves the line holding them. The

@@ -18,7 +18,7 @@ from __future__ import annotations
 import libcst as cst
 
 from torch2jax.diagnostics import NotTorch, Unsupported
-from torch2jax.registry import LEAVE, REMOVE, STATEMENT, VISIT
+from torch2jax.registry import LEAVE, REMOVE, STATEMENT, VISIT, Lines
 from torch2jax.state import State
 from torch2jax.syntax import code_of
 
@@ -113,16 +113,19 @@ class Walker(cst.CSTTransformer):
                 if exclusive:
                     break
         if kind is cst.IndentedBlock:
-            body = _drop_empty(result.body, state.dropped)
+            body = _drop_empty(result.body, state)
             result = result.with_changes(body=body or [cst.SimpleStatementLine([cst.Pass()])])
         elif kind is cst.Module:
-            result = result.with_changes(body=_drop_empty(result.body, state.dropped))
+            result = result.with_changes(body=_drop_empty(result.body, state))
         leave = _EXIT.get(kind)
         if leave is not None:
             leave(state, original)
         if kind in STATEMENTS:
             result = _attach_markers(result, state.markers.pop())
             state.statements.pop()
+        if kind is cst.SimpleStatementLine and id(original) in state.split_lines:
+            state.split_lines.add(id(result))  # split by its block, after the block's own rewrites (_drop_empty)
+            state.keep_alive.append(result)
         return result
 
     def on_visit_attribute(self, node, attribute) -> None:  # no per-field callbacks: skip LibCST's lookups
@@ -143,6 +146,8 @@ class Walker(cst.CSTTransformer):
                     changed = changed or out is not small
                     small = out
                     break
+            if isinstance(small, Lines) and len(original.body) == 1:
+                self.state.split_lines.add(id(original))
             if isinstance(small, (list, tuple)):
                 body.extend(small)
             elif small is not REMOVE:
@@ -150,6 +155,19 @@ class Walker(cst.CSTTransformer):
         if not body:
             return self.state.drop_line(updated)
         return updated.with_changes(body=body) if changed else updated
+
+
+def _one_per_line(line: cst.SimpleStatementLine) -> list[cst.SimpleStatementLine]:
+    """``a; b`` made by one statement's rewrite -> two lines; comments stay with the first and last."""
+    last = len(line.body) - 1
+    return [
+        cst.SimpleStatementLine(
+            [small.with_changes(semicolon=cst.MaybeSentinel.DEFAULT)],
+            leading_lines=line.leading_lines if i == 0 else (),
+            trailing_whitespace=line.trailing_whitespace if i == last else cst.TrailingWhitespace(),
+        )
+        for i, small in enumerate(line.body)
+    ]
 
 
 def _attach_markers(result, texts: list[str]):
@@ -160,12 +178,21 @@ def _attach_markers(result, texts: list[str]):
     return result
 
 
-def _drop_empty(body, dropped: set[int]) -> list:
-    """Remove statement lines a rewrite dropped, moving their comments to the next statement."""
+def _drop_empty(body, state: State) -> list:
+    """Remove statement lines a rewrite dropped, moving their comments to the next statement, and
+    put each statement of a line a rewrite made several (registry.Lines) on its own line."""
     out, carried = [], []
     for stmt in body:
-        if id(stmt) in dropped or (isinstance(stmt, cst.SimpleStatementLine) and not stmt.body):
+        if id(stmt) in state.split_lines and isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) > 1:
+            first, *rest = _one_per_line(stmt)
+            out += [first.with_changes(leading_lines=[*carried, *first.leading_lines]), *rest]
+            carried = []
+            continue
+        if id(stmt) in state.dropped or (isinstance(stmt, cst.SimpleStatementLine) and not stmt.body):
             carried += [line for line in stmt.leading_lines if line.comment]
+            trailing = getattr(stmt, "trailing_whitespace", None)
+            if trailing is not None and trailing.comment:  # `x = x.to(device)  # why`: the why stays
+                carried.append(cst.EmptyLine(comment=trailing.comment))
             continue
         if carried:
             stmt = stmt.with_changes(leading_lines=[*carried, *stmt.leading_lines])

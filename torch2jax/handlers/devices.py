@@ -42,3 +42,15 @@ def backend_check(rule, node, state, receiver):
 def device_count(rule, node, state, receiver):
     state.imports.ref("jax.devices")
     return state.imports.source(f'sum(d.platform == {rule.const["platform"]!r} for d in jax.devices())')
+
+
+@handler("single_device_model")
+def single_device_model(rule, node, state, receiver):
+    """``nn.DataParallel(model)`` -> ``model``: JAX runs it on its default device; spreading a batch
+    over devices is sharding in JAX (jax.sharding), which the translation does not choose for you."""
+    bound = bind(rule, node)
+    if "module" not in bound:
+        return None
+    state.report("T2J902", "`DataParallel` removed: the model runs on JAX's default device (data parallelism "
+                 "in JAX is sharding the batch: jax.sharding)", handled=True)
+    return bound["module"]

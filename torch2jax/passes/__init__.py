@@ -9,6 +9,7 @@ names and methods, tensor-method rules before the in-place report.
 
 from torch2jax.passes import (  # noqa: F401  (imported for registration, in this order)
     training,
+    backend_flags,
     checkpoints,
     narrowing,
     parameters,
@@ -23,4 +24,5 @@ from torch2jax.passes import (  # noqa: F401  (imported for registration, in thi
     inplace,
     randomness,
     references,
+    self_assignments,
 )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from torch2jax.passes.backend_flags import BACKEND_FLAGS, is_assigned_flag
 from torch2jax.passes.layers import is_torch
 from torch2jax.registry import on_leave
 from torch2jax.state import State
@@ -60,7 +61,9 @@ def torch_value(state: State, original, updated):
         return state.imports.source(rule.target)
     if rule is not None and rule.kind == "function" and not rule.handler and not rule.target_is_method:
         return state.imports.ref(rule.target)
-    if qname in QUIET:
+    if qname in BACKEND_FLAGS and is_assigned_flag(state, original):  # the statement goes (backend_flags)
+        return None
+    if qname in QUIET or (rule is not None and rule.target == rule.torch):  # kept as written (torch.utils.data)
         return None
     if rule is not None:
         state.report("T2J901", f"`{qname}` used as a value (not called) is not translated; left as is", node=original)

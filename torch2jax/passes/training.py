@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from torch2jax.registry import on_leave, on_statement
+from torch2jax.registry import Lines, on_leave, on_statement
 from torch2jax.state import State
 from torch2jax.training.analysis import MODULE_LEVEL, StepPlan
 from torch2jax.training.step import (
@@ -457,7 +457,7 @@ def scheduler_step(state: State, original: cst.Expr, updated: cst.Expr):
     from torch2jax.training.optimizers import set_lr_statement
 
     name = binding.name
-    return cst.parse_statement(f"{name}_steps += 1; {set_lr_statement(binding.optimizer, f'{name}({name}_steps)')}\n").body
+    return Lines(cst.parse_statement(f"{name}_steps += 1; {set_lr_statement(binding.optimizer, f'{name}({name}_steps)')}\n").body)
 
 
 @on_leave(cst.Call)

@@ -84,3 +84,59 @@ def test_conv3d(k, stride, padding, bias, grouped):
 def test_grouped_conv_transpose_is_reported():
     result = convert_source(TEMPLATE.format(layer="nn.ConvTranspose2d(4, 4, 3, groups=2)", forward="self.layer(x)"))
     assert [d.code for d in result.diagnostics] == ["T2J102"]
+
+
+# ---------------------------------------------------------------------- resizing
+
+
+@SETTINGS
+@given(
+    mode=st.sampled_from(["nearest", "bilinear", "nearest-exact"]),
+    align=st.sampled_from([None, False, True]),
+    how=st.sampled_from(["scale", "scale_tuple", "size", "size_int"]),
+    factor=st.integers(1, 3),
+    size=st.tuples(st.integers(1, 11), st.integers(2, 9)),
+    module=st.booleans(),
+)
+def test_interpolate_2d(mode, align, how, factor, size, module):
+    if mode.startswith("nearest"):
+        align = None  # torch: align_corners only for the linear modes
+    if mode == "nearest-exact" and how.startswith("size"):
+        how = "scale"
+    if mode == "nearest" and how == "size_int":
+        how = "size"  # a single size with an unknown rank is reported (see below)
+    arg = {"scale": f"scale_factor={factor}", "scale_tuple": f"scale_factor=({factor}, {factor + 1})",
+           "size": f"size={size}", "size_int": f"size={size[0] + 1}"}[how]
+    extra = f", align_corners={align}" if align is not None else ""
+    if module:
+        check(f"nn.Upsample({arg}, mode='{mode}'{extra})", data((2, 3, 4, 5)))
+    else:
+        check("nn.Identity()", data((2, 3, 4, 5)), forward=f"F.interpolate(x, {arg}, mode='{mode}'{extra})")
+
+
+@pytest.mark.parametrize("forward", [
+    "F.interpolate(x, scale_factor=2, mode='linear')",
+    "F.interpolate(x, size=9, mode='linear', align_corners=True)",
+    "F.interpolate(x, size=(5,))",
+    "F.interpolate(x, size=(10,), mode='nearest')",
+    "F.interpolate(x, scale_factor=3)",
+])
+def test_interpolate_1d(forward):
+    check("nn.Identity()", data((2, 3, 7)), forward=forward)
+
+
+@pytest.mark.parametrize("layer", ["nn.UpsamplingNearest2d(scale_factor=2)", "nn.UpsamplingBilinear2d(size=(7, 3))",
+                                   "nn.Upsample(scale_factor=2, mode='trilinear')"])
+def test_upsampling_modules(layer):
+    check(layer, data((2, 2, 4, 5, 3)) if "trilinear" in layer else data((2, 3, 4, 5)))
+
+
+@pytest.mark.parametrize("forward, code", [
+    ("F.interpolate(x, scale_factor=2, mode='bicubic')", "T2J302"),
+    ("F.interpolate(x, scale_factor=1.5)", "T2J302"),
+    ("F.interpolate(x + 1, scale_factor=2)", "T2J302"),
+    ("F.interpolate(x, size=5)", "T2J302"),
+])
+def test_interpolate_reported(forward, code):
+    result = convert_source(TEMPLATE.format(layer="nn.Identity()", forward=forward))
+    assert [d.code for d in result.diagnostics] == [code]

@@ -19,6 +19,7 @@ from torch2jax.handlers import (  # noqa: F401  (imported for registration)
     pooling,
     random,
     recurrent,
+    resampling,
     reshaping,
     shapes,
     training,

@@ -151,15 +151,17 @@ def _positioned(module: cst.Module, pending, path: str) -> list[Diagnostic]:
     return out
 
 
-def convert_file(path, output=None, *, rules=None) -> ConversionResult:
-    """Convert one file; write the result to ``output`` when given (atomically).
+def convert_file(path, output=None, *, rules=None, select=(), ignore=()) -> ConversionResult:
+    """Convert one Python file or notebook; write the result to ``output`` when given (atomically).
 
     The input is never modified unless ``output`` is the input path itself.
     Raises InputError for a missing or undecodable file.
     """
+    from torch2jax.project import convert_text  # notebooks too; project imports this module
+
     path = Path(path)
     text = read_source(path)
-    result = convert_source(text, filename=str(path), rules=rules)
+    result = convert_text(text, filename=str(path), rules=rules, select=select, ignore=ignore)
     if output is not None and result.ok:
         atomic_write(Path(output), result.code)
     return result

@@ -47,6 +47,7 @@ def add_parsers(sub, add_selection_arguments) -> None:
     )
     sync.add_argument("paths", nargs="*", metavar="PATH", help="changed files (default: every file under the configured sources)")
     sync.add_argument("--check", action="store_true", help="write nothing; exit 1 if a twin is out of date")
+    sync.add_argument("--format", choices=("text", "json", "github"), default="text", help="diagnostics format (default: text)")
     sync.add_argument("--rules", action="append", default=[], metavar="FILE.toml", help="extra rule file (repeatable)")
     sync.add_argument("-j", "--jobs", type=int, metavar="N", help="worker processes (default: one per CPU core)")
     add_selection_arguments(sync)

@@ -7,6 +7,7 @@ it exactly as it would from GitHub: a virtualenv with torch2jax and its one core
 """
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from conftest import ROOT
 from torch2jax import convert_source
 
 PRE_COMMIT = Path(sys.executable).parent / "pre-commit"
+README = (ROOT / "README.md").read_text()
 HOOK_FILES = ["torch2jax", "rules", "pyproject.toml", "README.md", ".pre-commit-hooks.yaml"]
 
 MODEL = textwrap.dedent("""\
@@ -70,14 +72,11 @@ def project(tmp_path, hook_repo, tmp_path_factory, monkeypatch):
     work.mkdir()
     git(work, "init", "-q")
     (work / "pyproject.toml").write_text('[project]\nname = "demo"\n\n[tool.torch2jax.sync]\n"models/" = "models_jax/"\n')
-    (work / ".pre-commit-config.yaml").write_text(textwrap.dedent(f"""\
-        repos:
-          - repo: {repo_path}
-            rev: {rev}
-            hooks:
-              - id: torch2jax-lint
-              - id: torch2jax-sync
-    """))
+    # the README's example, pointed at the hook repository built from this working tree
+    example = re.search(r"```yaml\n(# \.pre-commit-config\.yaml\n.*?)```", README, re.S).group(1)
+    config = re.sub(r"repo: \S+", f"repo: {repo_path}", re.sub(r"rev: \S+", f"rev: {rev}", example))
+    assert "id: torch2jax-lint" in config and "id: torch2jax-sync" in config
+    (work / ".pre-commit-config.yaml").write_text(config)
     (work / "models").mkdir()
     env_home = tmp_path_factory.getbasetemp() / "pre-commit-home"  # one hook environment for the module
     monkeypatch.setenv("PRE_COMMIT_HOME", str(env_home))

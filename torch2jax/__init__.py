@@ -1,11 +1,14 @@
 """torch2jax: translate PyTorch source to JAX (Flax NNX, Optax) and verify it numerically.
 
-Conversion is static and needs only libcst. ``load_torch_weights`` and ``verify``
+Conversion is static and needs only libcst; ``convert_tree`` converts a whole tree (Python
+files and notebooks) and returns a report per file. ``load_torch_weights`` and ``verify``
 need the ``verify`` extra (torch, jax, flax, optax) and import it on first use.
 """
 
 from torch2jax.convert import ConversionResult, InputError, convert_file, convert_source
 from torch2jax.diagnostics import Diagnostic
+from torch2jax.notebooks import convert_notebook
+from torch2jax.project import FileReport, TreeReport, convert_tree
 from torch2jax.rules import RuleError, load_rules
 
 __version__ = "0.1.0"
@@ -13,10 +16,14 @@ __version__ = "0.1.0"
 __all__ = [
     "ConversionResult",
     "Diagnostic",
+    "FileReport",
     "InputError",
     "RuleError",
+    "TreeReport",
     "convert_file",
+    "convert_notebook",
     "convert_source",
+    "convert_tree",
     "load_rules",
     "load_torch_weights",
     "verify",

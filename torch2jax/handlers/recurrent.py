@@ -161,6 +161,8 @@ def define_helper(state, name: str, source: str, needs: tuple[str, ...] = ()) ->
         request_imports(state, state.support[other])
     state.support[name] = source
     request_imports(state, source)
+    if "functools." in source:
+        state.imports.ref("functools.partial")
 
 
 DROPPED = ("device", "dtype")
@@ -170,10 +172,27 @@ def same_call(node: cst.Call, name: str, state, drop=DROPPED) -> cst.Call:
     """The construction as written, calling ``name`` instead, without ``drop`` keywords, plus ``rngs=``."""
     args = [a for a in node.args if not (a.keyword is not None and a.keyword.value in drop)]
     if len(args) != len(node.args) and args:
-        args[-1] = args[-1].with_changes(comma=node.args[-1].comma)
-    if args and args[-1].comma is not cst.MaybeSentinel.DEFAULT and "\n" not in code_of(node):
-        args[-1] = args[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
-    return node.with_changes(func=cst.Name(name), args=[*args, arg(state.rngs_expr(), "rngs")])
+        args[-1] = args[-1].with_changes(comma=node.args[-1].comma, whitespace_after_arg=node.args[-1].whitespace_after_arg)
+    return node.with_changes(func=cst.Name(name), args=append_arg(args, arg(state.rngs_expr(), "rngs")))
+
+
+def append_arg(args: list, new: cst.Arg) -> list:
+    """``args`` and ``new`` after them, in the call's own layout (one line, or one argument a line)."""
+    if not args:
+        return [new]
+    last = args[-1]
+    if isinstance(last.comma, cst.Comma) and "\n" in code_of_node(last.comma):  # a trailing comma, a line each
+        return [*args, new.with_changes(comma=last.comma, whitespace_after_arg=last.whitespace_after_arg)]
+    if isinstance(last.comma, cst.Comma):  # `f(a, b, )`
+        return [*args[:-1], last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
+                new.with_changes(whitespace_after_arg=last.whitespace_after_arg)]
+    return [*args[:-1], last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")),
+                                          whitespace_after_arg=cst.SimpleWhitespace("")),
+            new.with_changes(whitespace_after_arg=last.whitespace_after_arg)]
+
+
+def code_of_node(node) -> str:
+    return cst.Module(body=[]).code_for_node(node)
 
 
 def check_device_dtype(rule, bound) -> None:

@@ -88,5 +88,6 @@ def test_sync_needs_a_mapping_and_never_writes_a_broken_source(tmp_path, capsys,
     """))
     assert main(["sync", "models/bad.py"]) == 2
     err = capsys.readouterr().err
-    assert "models/bad.py could not be converted; its twin was not touched" in err
+    assert err.startswith("torch2jax: error: models/bad.py:2:5: T2J001 error syntax error")
+    assert err.endswith("; its twin was not touched\n") and err.count("\n") == 1
     assert not (tmp_path / "models_jax").exists()

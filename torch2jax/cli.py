@@ -217,7 +217,9 @@ def _convert(args) -> int:
         print(file=sys.stderr)
     results, all_diags = [], []
     for (path, root), text, result in zip(inputs, texts, converted):
-        if not result.ok:
+        if not result.ok:  # one message, naming the file (and where Python stopped)
+            if args.format == "text":
+                return fail(f"{result.diagnostics[0].text()}; nothing was written")
             _print_diagnostics(args, result.diagnostics)
             return fail(f"{result.diagnostics[0].path} could not be converted; nothing was written")
         results.append((path, root, text, result))

@@ -103,7 +103,7 @@ def lint(args, config, print_diagnostics) -> int:
     return 0
 
 
-def sync(args, config, print_diagnostics) -> int:
+def sync(args, config, print_diagnostics) -> int:  # noqa: ARG001 (one signature for both commands)
     if not config.sync:
         where = config.path or "pyproject.toml"
         print(f'torch2jax: error: {where}: no [tool.torch2jax.sync] mapping ("models/" = "models_jax/")', file=sys.stderr)
@@ -123,8 +123,7 @@ def sync(args, config, print_diagnostics) -> int:
     diagnostics = []
     for path, result in zip(files, results):
         if not result.ok:
-            print_diagnostics(args, result.diagnostics)
-            print(f"torch2jax: error: {path} could not be converted; its twin was not touched", file=sys.stderr)
+            print(f"torch2jax: error: {result.diagnostics[0].text()}; its twin was not touched", file=sys.stderr)
             status = 2
             continue
         diagnostics += [d for d in result.diagnostics if d.code != "T2J003"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import multiprocessing
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,7 +57,8 @@ def convert_many(names: list[str], texts: list[str], *, rules=(), select=(), ign
         results = map(_convert_job, jobs)
         pool = None
     else:
-        pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers)
+        # forkserver: workers forked from a clean server, never from a caller that may run threads (JAX does)
+        pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("forkserver"))
         results = pool.map(_convert_job, jobs, chunksize=4)
     out = []
     try:

@@ -124,3 +124,37 @@ def test_backend_flags_removed_and_read_reported():
     result = convert_source(source)
     assert "cudnn.benchmark = True" not in result.code
     assert [d.code for d in result.diagnostics] == ["T2J902", "T2J901"]
+
+
+def _train_with(body: str) -> str:
+    return (
+        "import torch\n"
+        "def fit(model, batches, lr=0.1):\n"
+        "    optimizer = torch.optim.SGD(model.parameters(), lr=lr)\n"
+        "    for x, y in batches:\n"
+        "        optimizer.zero_grad()\n"
+        "        loss = torch.nn.functional.mse_loss(model(x), y)\n"
+        "        loss.backward()\n"
+        "        optimizer.step()\n"
+        f"{body}"
+    )
+
+
+def test_param_groups_other_options_are_reported():
+    result = convert_source(_train_with("    for g in optimizer.param_groups:\n        g['momentum'] = 0.5\n"))
+    assert [d.code for d in result.diagnostics] == ["T2J204"]
+    assert "param_groups" in result.code and "# torch2jax: T2J204" in result.code
+
+
+def test_param_groups_of_an_optimizer_from_elsewhere_are_reported():
+    source = _train_with("") + "def rate(optimizer):\n    return optimizer.param_groups[0]['lr']\n"
+    result = convert_source(source)
+    assert [(d.code, d.line) for d in result.diagnostics] == [("T2J204", 10)]
+
+
+def test_parameter_groups_leave_the_step_as_torch_and_say_so():
+    source = _train_with("").replace("torch.optim.SGD(model.parameters(), lr=lr)",
+                                      "torch.optim.SGD([{'params': model.a.parameters(), 'lr': 1.0}], lr=lr)")
+    result = convert_source(source)
+    assert sorted(d.code for d in result.diagnostics) == ["T2J204", "T2J204"]
+    assert "optimizer.step()" in result.code and "train_step" not in result.code

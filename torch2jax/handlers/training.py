@@ -79,7 +79,7 @@ def optimizer(rule, node, state, receiver):
     positional = ["params", *optimizers.SIGNATURES[rule.torch][0]]
     args = bind_texts(node, positional, rule)
     params_node = next((a.value for a in original.args if a.keyword is None or a.keyword.value == "params"), None)
-    if isinstance(params_node, (cst.List, cst.Tuple)) and any(isinstance(e.value, cst.Dict) for e in params_node.elements):
+    if id(original) in training.untranslated:
         raise Unsupported("T2J204", "parameter groups with their own options are not translated yet; "
                           "use one optimizer per group (optax.multi_transform)")
     model, path = (binding.model, binding.params_path) if binding is not None and binding.model else (

@@ -386,6 +386,16 @@ def training_problems(state: State, original, updated):
 # ---------------------------------------------------------------------- losses, schedulers, rates
 
 
+def _translated_scheduler(state: State, binding) -> bool:
+    """A scheduler with a translation, driving an optimizer that is translated (no parameter groups)."""
+    from torch2jax.training.schedulers import SIGNATURES
+
+    if binding.torch.rsplit(".", 1)[-1] not in SIGNATURES:
+        return False
+    optimizer = state.facts.training.lookup(binding.scope, binding.optimizer) if binding.optimizer else None
+    return optimizer is None or optimizer.call is None or id(optimizer.call) not in state.facts.training.untranslated
+
+
 def _binding_of(state: State, func) -> object:
     from torch2jax.training.analysis import _variable
 
@@ -423,6 +433,8 @@ def binding_statements(state: State, original: cst.SimpleStatementLine, updated:
         params = ", ".join(p.name.value for p in new_value.params.params)
         text = f"def {target.value}({params}):\n{state.indent}return {_code(new_value.body)}\n"
         return cst.parse_statement(text).with_changes(leading_lines=updated.leading_lines)
+    if binding.kind == "scheduler" and not _translated_scheduler(state, binding):
+        return None
     if binding.kind == "scheduler" and binding.optimizer and isinstance(target, cst.Name) and id(value) not in \
             training.per_batch_schedulers or (binding.kind == "scheduler" and binding.torch.endswith("LambdaLR")):
         from torch2jax.training.optimizers import set_lr_statement
@@ -444,7 +456,7 @@ def scheduler_step(state: State, original: cst.Expr, updated: cst.Expr):
     if not (isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and call.func.attr.value == "step"):
         return None
     binding = _binding_of(state, call.func.value)
-    if binding is None or binding.kind != "scheduler":
+    if binding is None or binding.kind != "scheduler" or not _translated_scheduler(state, binding):
         return None
     if call.args:
         state.report("T2J204", "`scheduler.step(...)` with an argument (an epoch or a metric) is not translated",

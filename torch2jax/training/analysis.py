@@ -94,6 +94,7 @@ class TrainingFacts:
     module_globals: set[str] = field(default_factory=set)  # module-level defs, classes and imports
     by_call: dict[int, Binding] = field(default_factory=dict)  # id(construction call) -> its binding
     scheduler_of: dict[int, Binding] = field(default_factory=dict)  # id(optimizer call) -> its scheduler
+    untranslated: set[int] = field(default_factory=set)  # id(optimizer call) with parameter groups (reported)
     settable: set[int] = field(default_factory=set)  # id(optimizer call): the loop sets or reads its rate
     inlined_losses: set[int] = field(default_factory=set)  # id(loss call): its calls become the expression
     removable: set[int] = field(default_factory=set)  # ids of statements whose binding is used up by inlining
@@ -262,6 +263,9 @@ def _links(facts: TrainingFacts, module: cst.Module) -> None:
         per_batch = id(b.call) in facts.per_batch_schedulers and b.torch.rsplit(".", 1)[-1] not in MANUAL_SCHEDULERS
         if not per_batch:
             facts.settable.add(id(optimizer.call))
+    for b in constructed:
+        if b.kind == "optimizer" and b.call is not None and _has_param_groups(b.call):
+            facts.untranslated.add(id(b.call))
     uses = _Uses(facts)
     module.visit(uses)
     for b in constructed:
@@ -272,6 +276,12 @@ def _links(facts: TrainingFacts, module: cst.Module) -> None:
         if b.kind == "scheduler" and id(b.call) in facts.per_batch_schedulers and not uses.other_uses.get(b.name) \
                 and b.torch.rsplit(".", 1)[-1] not in MANUAL_SCHEDULERS:
             facts.removable.add(id(b.statement))  # its schedule is the optimizer's rate; its steps are gone
+
+
+def _has_param_groups(call: cst.Call) -> bool:
+    """``SGD([{'params': ...}, ...])``: groups with their own options (reported by the optimizer rule)."""
+    first = next((a.value for a in call.args if a.keyword is None or a.keyword.value == "params"), None)
+    return isinstance(first, (cst.List, cst.Tuple)) and any(isinstance(e.value, cst.Dict) for e in first.elements)
 
 
 def _is_literal(node) -> bool:
@@ -458,6 +468,8 @@ def _plan(facts, imports, scope, body, start, b, backward: cst.Call, func) -> St
     if optimizer is None or _method_call(body[s], "step").args:
         return "`optimizer.step(...)` on an expression or with a closure is not translated"
     binding = facts.lookup(scope, optimizer)
+    if binding is not None and binding.call is not None and _has_param_groups(binding.call):
+        return "the step of an optimizer with parameter groups is left as torch (see where it is built)"
     clips = []
     for i in range(b + 1, s):
         c = _method_call(body[i], "zero_grad")

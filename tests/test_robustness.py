@@ -2,10 +2,12 @@
 
 import ast
 
+import pytest
 from hypothesis import given, settings, strategies as st, HealthCheck
 
 from conftest import FIXTURES, REALWORLD, ROOT
 from torch2jax import convert_source
+from torch2jax.cli import main
 
 SOURCES = [p.read_text() for p in sorted(FIXTURES.glob("*/torch_model.py")) + sorted(REALWORLD.glob("*.py"))]
 TRICKY = (ROOT / "tests" / "inputs" / "tricky.py").read_text()
@@ -128,3 +130,152 @@ def test_apply_and_init_are_translated():
     assert result.diagnostics == []
     assert "for _, module in nnx.iter_modules(self):\n            self._init(module)" in result.code
     assert "if isinstance(m, nnx.Linear):\n            m.bias[...] = jnp.zeros(m.bias.shape, m.bias.dtype)" in result.code
+
+
+# ---------------------------------------------------------------------- never run user code
+
+def test_converting_never_imports_the_code(tmp_path, capsys, monkeypatch):
+    """A file (and a notebook) whose import or execution would write a marker file: every way of
+    converting it leaves the marker unwritten."""
+    import nbformat
+
+    from torch2jax import convert_file, convert_tree
+
+    marker = tmp_path / "IMPORTED"
+    payload = (
+        f"import pathlib\npathlib.Path({str(marker)!r}).write_text('ran')\n"
+        "import torch\nimport torch.nn as nn\n\n\n# built at import\nnet = nn.Linear(2, 2)\n"
+        f"__import__('os').system('touch {marker}')\n"
+    )
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "evil.py").write_text(payload)
+    (src / "conftest.py").write_text(payload)
+    (src / "__init__.py").write_text(payload)
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(payload)]
+    nbformat.write(nb, src / "evil.ipynb")
+    (tmp_path / "pyproject.toml").write_text('[tool.torch2jax.sync]\n"src/" = "src_jax/"\n')
+    monkeypatch.chdir(tmp_path)
+
+    convert_source(payload)
+    convert_file(src / "evil.py", tmp_path / "one.py")
+    convert_tree(src, tmp_path / "tree")
+    assert main(["convert", str(src), "-o", str(tmp_path / "cli"), "-j", "2"]) in (0, 1)
+    assert main(["convert", str(src / "evil.ipynb"), "-o", str(tmp_path / "nb.ipynb")]) in (0, 1)
+    assert main(["lint", "src"]) in (0, 1)
+    assert main(["sync"]) == 1
+    capsys.readouterr()
+    assert (tmp_path / "src_jax" / "evil.py").exists() and (tmp_path / "tree" / "evil.ipynb").exists()
+    assert not marker.exists()
+
+
+# ---------------------------------------------------------------------- bad inputs: one message, exit 2, nothing written
+
+def _bad_input(directory, case):
+    """One bad input of the kind named, made in ``directory``: (its path, words the message must hold)."""
+    def put(name, content):
+        path = directory / name
+        path.write_bytes(content)
+        return path
+
+    if case == "symlink loop":
+        loop = directory / "loop.py"
+        loop.symlink_to(loop)
+        return loop, "cannot read"
+    if case == "missing":
+        return directory / "missing.py", "no such file"
+    name, content, words = {
+        "syntax error": ("syntax.py", b"import torch\ndef f(:\n    pass\n", "T2J001 error syntax error"),
+        "not UTF-8": ("latin.py", "import torch\nname = 'M\u00fcller'\n".encode("latin-1"), "not UTF-8"),
+        "binary": ("blob.py", bytes(range(256)) * 4, "not UTF-8"),
+        "NUL bytes": ("nul.py", b"import torch\x00\nx = 1\n", "T2J001 error"),
+        "empty": ("empty.py", b"", "empty input"),
+        "blank": ("blank.py", b"\n   \n", "empty input"),
+        "invalid notebook JSON": ("nb.ipynb", b'{"cells": [{"cell_type": "code", "source": ', "not a valid notebook"),
+        "empty notebook": ("empty.ipynb", b"", "empty input"),
+    }[case]
+    return put(name, content), words
+
+
+BAD_INPUTS = ["syntax error", "not UTF-8", "binary", "NUL bytes", "empty", "blank", "missing", "symlink loop",
+              "invalid notebook JSON", "empty notebook"]
+
+
+def _single_message(proc, path, words):
+    lines = proc.stderr.splitlines()
+    assert proc.returncode == 2, proc.stderr
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("torch2jax: error: ") and str(path) in lines[0] and words in lines[0], lines[0]
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS)
+def test_bad_input_one_message_exit_2_nothing_written(tmp_path, case):
+    path, words = _bad_input(tmp_path, case)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    out = tmp_path / ("out" + path.suffix)
+    proc = _cli("convert", str(path), "-o", str(out))
+    _single_message(proc, path, words)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # no output, no temporary file
+
+
+@pytest.mark.parametrize("case", ["syntax error", "not UTF-8", "symlink loop", "invalid notebook JSON"])
+def test_bad_input_inside_a_directory_stops_everything(tmp_path, case):
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    path, words = _bad_input(tree, case)
+    (tree / "good.py").write_text("import torch\nx = torch.zeros(2)\n")
+    (tree / "__init__.py").write_text("")  # empty inside a tree is fine: mirrored as it is
+    proc = _cli("convert", str(tree), "-o", str(tmp_path / "out"))
+    _single_message(proc, path, words)
+    assert not (tmp_path / "out").exists()
+
+
+def test_empty_files_in_a_tree_are_mirrored(tmp_path):
+    tree = tmp_path / "tree"
+    (tree / "pkg").mkdir(parents=True)
+    (tree / "pkg" / "__init__.py").write_text("")
+    (tree / "pkg" / "m.py").write_text("import torch\nx = torch.zeros(2)\n")
+    assert main(["convert", str(tree), "-o", str(tmp_path / "out")]) == 0
+    assert (tmp_path / "out" / "pkg" / "__init__.py").read_text() == ""
+
+
+@pytest.mark.parametrize("where", ["parent is a file", "output is a directory", "report parent is a file"])
+def test_unwritable_output_one_message_exit_2_nothing_written(tmp_path, where):
+    src = tmp_path / "m.py"
+    src.write_text("import torch\nx = torch.zeros(2)\n")
+    (tmp_path / "afile").write_text("occupied\n")
+    (tmp_path / "adir").mkdir()
+    if where == "parent is a file":
+        args, named = ["-o", str(tmp_path / "afile" / "out.py")], tmp_path / "afile" / "out.py"
+    elif where == "output is a directory":
+        (tmp_path / "adir" / "m.py").mkdir()  # `-o adir` puts m.py there, where a directory is in the way
+        args, named = ["-o", str(tmp_path / "adir")], tmp_path / "adir" / "m.py"
+    else:
+        args, named = ["--report", str(tmp_path / "afile" / "r.json")], tmp_path / "afile" / "r.json"
+    before = sorted(str(p) for p in tmp_path.rglob("*"))
+    proc = _cli("convert", str(src), *args)
+    assert proc.returncode == 2 and len(proc.stderr.splitlines()) == 1 and str(named) in proc.stderr, proc.stderr
+    if where != "report parent is a file":
+        assert sorted(str(p) for p in tmp_path.rglob("*")) == before
+
+
+def test_several_outputs_one_unwritable_writes_none(tmp_path):
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    for name in ("a.py", "b.py", "c.py"):
+        (tree / name).write_text("import torch\nx = torch.zeros(2)\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "b.py").mkdir()  # b's destination is taken by a directory
+    proc = _cli("convert", str(tree), "-o", str(out))
+    assert proc.returncode == 2 and str(out / "b.py") in proc.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["b.py"] and (out / "b.py").is_dir()
+
+
+def _cli(*args):
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-m", "torch2jax.cli", *args], capture_output=True, text=True, timeout=300)

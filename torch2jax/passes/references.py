@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import libcst as cst
 
+from torch2jax.arguments import target_arguments
 from torch2jax.passes.backend_flags import BACKEND_FLAGS, is_assigned_flag
 from torch2jax.passes.layers import is_torch
 from torch2jax.registry import on_leave
+from torch2jax.rule_application import module_function
 from torch2jax.state import State
 from torch2jax.syntax import code_of
 
@@ -60,7 +62,8 @@ def torch_value(state: State, original, updated):
     if rule is not None and rule.kind == "constant":
         return state.imports.source(rule.target)
     if rule is not None and rule.kind == "function" and not rule.handler and not rule.target_is_method:
-        return state.imports.ref(rule.target)
+        # torch's defaults that differ from the target's stay stated: F.gelu -> partial(jax.nn.gelu, approximate=False)
+        return module_function(state, state.imports.ref(rule.target), target_arguments(rule, {}, state.imports))
     if qname in BACKEND_FLAGS and is_assigned_flag(state, original):  # the statement goes (backend_flags)
         return None
     if qname in QUIET or (rule is not None and rule.target == rule.torch):  # kept as written (torch.utils.data)

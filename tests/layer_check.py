@@ -45,9 +45,11 @@ def _close(a, b, tol, what):
     return err
 
 
-def check(layer, x, forward="self.layer(x)", train=False, tol=2e-5, grads=True, allow=()):
-    """Translate, transfer weights, compare outputs and gradients; returns the largest error seen."""
-    tmod, jmod, diags = translate(TEMPLATE.format(layer=layer, forward=forward))
+def check(layer, x, forward="self.layer(x)", train=False, tol=2e-5, grads=True, allow=(), source=None):
+    """Translate, transfer weights, compare outputs and gradients; returns the largest error seen.
+
+    ``source`` replaces the one-layer template (a module ``M`` whose forward takes ``x``)."""
+    tmod, jmod, diags = translate(source or TEMPLATE.format(layer=layer, forward=forward))
     bad = [d.text() for d in diags if d.severity in ("error", "warning") and d.code not in allow]
     assert not bad, bad
     torch.manual_seed(0)

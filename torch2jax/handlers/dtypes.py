@@ -48,3 +48,15 @@ def type_as(rule, node, state, receiver):
     bound = bind(rule, node, receiver)
     dtype = cst.Attribute(value=bound["other"], attr=cst.Name("dtype"))
     return call(cst.Attribute(value=receiver, attr=cst.Name("astype")), [dtype])
+
+
+@handler("type_cast")
+def type_cast(rule, node, state, receiver):
+    """x.type(torch.float16) -> x.astype(jnp.float16); x.type() (the type's name) is not translated."""
+    bound = bind(rule, node, receiver)
+    dtype = bound.get("dtype")
+    if dtype is None:
+        raise Unsupported("T2J302", "`x.type()` returns torch's type name; there is no JAX equivalent")
+    if isinstance(literal(dtype), str):
+        raise Unsupported("T2J302", f"`x.type({code_of(dtype)})`: a type given by name is not translated")
+    return call(cst.Attribute(value=receiver, attr=cst.Name("astype")), [dtype])

@@ -14,7 +14,7 @@ from torch2jax.arguments import bind, check_supported
 from torch2jax.diagnostics import Unsupported
 from torch2jax.registry import handler
 from torch2jax.rules import ArgSpec
-from torch2jax.syntax import code_of, literal, simple, value_expr
+from torch2jax.syntax import MISSING, code_of, literal, simple, value_expr
 
 ATOMIC = (cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.Integer, cst.Float, cst.SimpleString)
 
@@ -74,7 +74,7 @@ def fill(state, rule, text: str, values: dict) -> cst.BaseExpression:
                and raw.lstrip("*") not in params and raw.lstrip("*") not in filler.uses]
     if missing:
         raise Unsupported("T2J302", f"`{rule.torch}` needs {', '.join(missing)} given to translate")
-    return lam
+    return lam, dict(filler.uses)
 
 
 def _names(node):
@@ -95,18 +95,28 @@ def _names(node):
 def apply_formula(state, rule, node, receiver, text: str | None = None) -> cst.BaseExpression:
     text = text or rule.target
     values = formula_values(rule, node, receiver)
-    lam = fill(state, rule, text, values)
+    lam, uses = fill(state, rule, text, values)
     if rule.kind == "module_fn":
         return lam
-    x = values.get("input")
+    x = values.get("input", receiver)
+    params = [p.name.value for p in lam.params.params]
+    if not params:  # a function of its named arguments only (torch.polar(abs, angle))
+        _check_reuse(rule, uses, values)
+        return lam.body
     if x is None:
         raise Unsupported("T2J302", f"`{rule.torch}` without its input")
-    (param,) = [p.name.value for p in lam.params.params]
+    (param,) = params
     filler = _Fill({param: x})
     body = lam.body.visit(filler)
-    if filler.uses.get(param, 0) > 1 and not simple(x):
-        raise Unsupported("T2J302", f"`{rule.torch}({code_of(x)}, ...)` uses its input twice: bind it to a name first")
+    _check_reuse(rule, {**uses, param: filler.uses.get(param, 0)}, {**values, param: x})
     return body
+
+
+def _check_reuse(rule, uses: dict, values: dict) -> None:
+    for name, count in uses.items():
+        value = values.get(name)
+        if count > 1 and value is not None and not simple(value) and literal(value) is MISSING:
+            raise Unsupported("T2J302", f"`{rule.torch}` uses `{code_of(value)}` twice: bind it to a name first")
 
 
 @handler("formula")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import libcst as cst
+
 from torch2jax.arguments import bind
 from torch2jax.diagnostics import Unsupported
 from torch2jax.passes.values_indices import pair
@@ -37,3 +39,52 @@ def reduce_with_indices(rule, node, state, receiver):
 def masked_fill(rule, node, state, receiver):
     bound = bind(rule, node, receiver)
     return call(state.imports.ref("jax.numpy.where"), [bound["mask"], bound["value"], bound["input"]])
+
+
+@handler("topk")
+def topk(rule, node, state, receiver):
+    """torch.topk(x, k) -> jax.lax.top_k(x, k): the k largest along the last axis, sorted, with indices."""
+    bound = bind(rule, node, receiver)
+    x = bound.get("input", receiver)
+    dim = literal(bound["dim"]) if "dim" in bound else -1
+    if dim != -1:
+        raise Unsupported("T2J302", "topk along an axis other than the last: move that axis last first (jax.lax.top_k works on the last)")
+    largest = literal(bound["largest"]) if "largest" in bound else True
+    if largest is not True and largest is not False:
+        raise Unsupported("T2J302", "topk(largest=...) must be a literal to translate")
+    if "sorted" in bound and literal(bound["sorted"]) is not True:
+        state.report("T2J301", "topk(sorted=False): jax.lax.top_k returns them sorted, which torch allows", node=node,
+                     handled=True, severity="info")
+    top_k = state.imports.ref("jax.lax.top_k")
+    if largest:
+        result = call(top_k, [x, bound["k"]])
+        # `.values` / `.indices` on the result pick its elements, as on torch's named tuple
+        state.pairs[id(result)] = (_item(result, 0), _item(result, 1))
+        state.keep_alive.append(result)
+        return result
+    if not simple(x):
+        raise Unsupported("T2J302", "topk(largest=False) on an expression: bind it to a name first")
+    # the k smallest: the k largest of -x, values negated back
+    negated = call(top_k, [cst.UnaryOperation(cst.Minus(), x), bound["k"]])
+    return pair(state, cst.UnaryOperation(cst.Minus(), _item(negated, 0)), _item(negated, 1))
+
+
+def _item(node, i: int):
+    return cst.Subscript(value=node, slice=[cst.SubscriptElement(cst.Index(cst.Integer(str(i))))])
+
+
+@handler("sort")
+def sort(rule, node, state, receiver):
+    """torch.sort returns (values, indices): jnp.sort and jnp.argsort along the same axis."""
+    bound = bind(rule, node, receiver)
+    x = bound.get("input", receiver)
+    if not simple(x):
+        raise Unsupported("T2J302", "sort on an expression: bind it to a name first (values and indices both read it)")
+    kwargs = {"axis": bound.get("dim", cst.UnaryOperation(cst.Minus(), cst.Integer("1")))}
+    if "descending" in bound:
+        kwargs["descending"] = bound["descending"]
+    if "stable" in bound:
+        kwargs["stable"] = bound["stable"]
+    values = call(state.imports.ref("jax.numpy.sort"), [x], dict(kwargs))
+    indices = call(state.imports.ref("jax.numpy.argsort"), [x], dict(kwargs))
+    return pair(state, values, indices)

@@ -152,3 +152,23 @@ def test_cli_steps_and_device(capsys):
 def test_cli_needs_a_model_or_a_run(capsys):
     code, _, err = _cli([str(FIXTURES / "mlp" / "torch_model.py")], capsys)
     assert code == 2 and "--run" in err
+
+
+def _readme_verify_commands():
+    """The `torch2jax verify fixtures/...` commands of the README's training section, as written."""
+    import re
+    import shlex
+
+    text = (ROOT / "README.md").read_text().replace("\\\n", " ")
+    section = text[text.index("**Training, both ways.**"):]
+    section = section[:section.index("\n## ")]
+    for line in re.findall(r"^torch2jax verify fixtures/.*$", section, flags=re.M):
+        yield shlex.split(line.split("  #")[0])[2:]
+
+
+@pytest.mark.parametrize("argv", list(_readme_verify_commands()), ids=lambda a: a[0].split("/")[1])
+def test_readme_training_commands_pass(argv, capsys, monkeypatch):
+    monkeypatch.chdir(ROOT)
+    code, out, _ = _cli(argv, capsys)
+    assert code == 0, out
+    assert "behavioral" in out and "PASS" in out.split("behavioral", 1)[1].splitlines()[0]

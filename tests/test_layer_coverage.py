@@ -140,3 +140,54 @@ def test_upsampling_modules(layer):
 def test_interpolate_reported(forward, code):
     result = convert_source(TEMPLATE.format(layer="nn.Identity()", forward=forward))
     assert [d.code for d in result.diagnostics] == [code]
+
+
+# ---------------------------------------------------------------------- pooling
+
+
+@SETTINGS
+@given(
+    dims=st.sampled_from([1, 2, 3]), kind=st.sampled_from(["Max", "Avg"]), k=st.integers(1, 3),
+    stride=st.one_of(st.none(), st.integers(1, 3)), padding=st.integers(0, 1), ceil=st.booleans(),
+    include_pad=st.booleans(), functional=st.booleans(),
+)
+def test_pools(dims, kind, k, stride, padding, ceil, include_pad, functional):
+    padding = min(padding, k // 2)  # torch: padding at most half the kernel
+    s = stride or k
+    if ceil and (k - 1 <= padding + s - 2 or (kind == "Avg" and padding and include_pad)):
+        ceil = False  # reported instead (test_pool_reported)
+    shape = (2, 3) + (7, 6, 5)[:dims]
+    extra = f", count_include_pad={include_pad}" if kind == "Avg" else ""
+    if functional:
+        check("nn.Identity()", data(shape), forward=f"F.{kind.lower()}_pool{dims}d(x, {k}, {stride}, {padding}, ceil_mode={ceil}{extra})")
+    else:
+        check(f"nn.{kind}Pool{dims}d({k}, stride={stride}, padding={padding}, ceil_mode={ceil}{extra})", data(shape))
+
+
+@pytest.mark.parametrize("layer", [
+    "nn.MaxPool2d(1, 2, ceil_mode=True)", "nn.AvgPool2d(3, 2, 1, ceil_mode=True)",
+    "nn.AdaptiveAvgPool2d(x)", "nn.MaxPool2d(3, dilation=2)",
+])
+def test_pool_reported(layer):
+    result = convert_source(TEMPLATE.format(layer=layer, forward="self.layer(x)"))
+    assert [d.code for d in result.diagnostics] == ["T2J102"]
+
+
+@SETTINGS
+@given(out=st.tuples(st.sampled_from([1, 2, 3, 6, None]), st.sampled_from([1, 2, 4, None])), kind=st.sampled_from(["Max", "Avg"]),
+       functional=st.booleans())
+def test_adaptive_pools_2d(out, kind, functional):
+    if functional:
+        check("nn.Identity()", data((2, 3, 6, 8)), forward=f"F.adaptive_{kind.lower()}_pool2d(x, {out})")
+    else:
+        check(f"nn.Adaptive{kind}Pool2d({out})", data((2, 3, 6, 8)))
+
+
+@pytest.mark.parametrize("layer", ["nn.AdaptiveAvgPool1d(3)", "nn.AdaptiveMaxPool1d(1)", "nn.AdaptiveMaxPool1d(2)", "nn.AdaptiveAvgPool2d(2)"])
+def test_adaptive_pools(layer):
+    check(layer, data((2, 3, 6) if "1d" in layer else (2, 3, 6, 4)))
+
+
+def test_adaptive_pool_with_uneven_bins_raises_instead_of_differing():
+    with pytest.raises(TypeError):
+        check("nn.AdaptiveAvgPool1d(4)", data((2, 3, 6)))

@@ -1,5 +1,6 @@
-"""Pooling: torch's stride defaults to the kernel size; adaptive average pooling to size 1
-is a mean over the spatial axes."""
+"""Pooling: torch's stride defaults to the kernel size; ceil_mode is extra padding on the high
+side (exact when no window can lie wholly in it); adaptive pooling splits each spatial axis into
+equal bins (a reshape, which raises where torch's bins would be uneven)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,36 @@ from torch2jax.diagnostics import Unsupported
 from torch2jax.passes.layout import to_first, to_last
 from torch2jax.registry import handler
 from torch2jax.rule_application import module_function
-from torch2jax.syntax import call, code_of, literal, value_expr
+from torch2jax.syntax import MISSING, call, code_of, expr, literal, simple, value_expr
+
+
+def _per_dim(bound: dict, name: str, n: int, default) -> tuple:
+    node = bound.get(name)
+    value = default if node is None else literal(node)
+    if value is None:
+        value = default
+    if isinstance(value, int) and not isinstance(value, bool):
+        return (value,) * n
+    if isinstance(value, (tuple, list)) and len(value) == n and all(isinstance(v, int) for v in value):
+        return tuple(value)
+    raise Unsupported("T2J102", f"pooling with ceil_mode=True needs a literal {name}, got `{code_of(node)}`")
+
+
+def _ceil_padding(rule, bound: dict, avg: bool):
+    """torch's ceil_mode as explicit padding: s - 1 more on the high side of each axis."""
+    n = rule.spatial_dims
+    kernel = _per_dim(bound, "kernel_size", n, None)
+    stride = _per_dim(bound, "stride", n, kernel)
+    pad = _per_dim(bound, "padding", n, 0)
+    for k, s, p in zip(kernel, stride, pad):
+        if k - 1 <= p + s - 2:
+            # a last window could start in the padding, where torch drops it and Flax would not
+            raise Unsupported("T2J102", f"ceil_mode=True with kernel {k}, stride {s}, padding {p}: a window may lie "
+                              "wholly outside the input, which torch drops; not translated")
+    if avg and any(pad) and literal(bound.get("count_include_pad", value_expr(True))) is not False:
+        raise Unsupported("T2J102", "average pooling with ceil_mode=True, padding and count_include_pad=True: torch "
+                          "counts the padding but not the ceil extension in the divisor; not translated")
+    return value_expr(tuple((p, p + s - 1) for s, p in zip(stride, pad)))
 
 
 @handler("pool")
@@ -17,7 +47,16 @@ def pool(rule, node, state, receiver):
     bound = bind(rule, node)
     if "stride" not in bound or literal(bound["stride"]) is None:
         bound["stride"] = bound["kernel_size"]
+    avg = rule.target.endswith("avg_pool")
+    ceil = literal(bound.pop("ceil_mode")) if "ceil_mode" in bound else False
+    if ceil is MISSING:
+        raise Unsupported("T2J102", f"ceil_mode={code_of(node)} must be a literal to translate")
+    padding = _ceil_padding(rule, bound, avg) if ceil else None
     kwargs = target_arguments(rule, bound, state.imports)
+    if padding is not None:
+        kwargs["padding"] = padding
+        if avg:  # the ceil extension is never counted; with no other padding, neither is anything else
+            kwargs["count_include_pad"] = value_expr(False)
     target = state.imports.ref(rule.target)
     if rule.kind == "module_fn":
         return module_function(state, target, kwargs)
@@ -28,14 +67,45 @@ def pool(rule, node, state, receiver):
 
 @handler("adaptive_avg_pool")
 def adaptive_avg_pool(rule, node, state, receiver):
+    return _adaptive(rule, node, state, "mean")
+
+
+@handler("adaptive_max_pool")
+def adaptive_max_pool(rule, node, state, receiver):
     bound = bind(rule, node)
-    size = literal(bound["output_size"])
+    if "return_indices" in bound and literal(bound["return_indices"]) is not False:
+        raise Unsupported("T2J102", "adaptive max pooling with return_indices=True is not translated")
+    return _adaptive(rule, node, state, "max")
+
+
+def _adaptive(rule, node, state, reduce: str):
+    bound = bind(rule, node)
     n = rule.spatial_dims
-    if size != 1 and size != (1,) * n and size != [1] * n:
-        raise Unsupported("T2J102", f"adaptive average pooling to {code_of(bound['output_size'])}: only output size 1 is translated")
-    axes = value_expr(tuple(range(2, 2 + n)) if n > 1 else 2)
-    target = state.imports.ref("jax.numpy.mean")
-    kwargs = {"axis": axes, "keepdims": value_expr(True)}
+    size = literal(bound["output_size"])
+    sizes = size if isinstance(size, (tuple, list)) else (size,) * n
+    if size is MISSING or len(sizes) != n or not all(s is None or (isinstance(s, int) and s > 0) for s in sizes):
+        raise Unsupported("T2J102", f"adaptive pooling to {code_of(bound['output_size'])}: a literal output size is needed")
+    if all(s == 1 for s in sizes):
+        axes = value_expr(tuple(range(2, 2 + n)) if n > 1 else 2)
+        target = state.imports.ref(f"jax.numpy.{reduce}")
+        kwargs = {"axis": axes, "keepdims": value_expr(True)}
+        if rule.kind == "module_fn":
+            return module_function(state, target, kwargs)
+        return call(target, [bound["input"]], kwargs)
     if rule.kind == "module_fn":
-        return module_function(state, target, kwargs)
-    return call(target, [bound["input"]], kwargs)
+        x = "x"
+    else:
+        if not simple(bound["input"]):
+            raise Unsupported("T2J102", "adaptive pooling reads its input's shape: bind the input to a name first")
+        x = code_of(bound["input"])
+    # each axis L becomes (bins, L // bins): equal bins, as torch's when bins divides L (else reshape raises)
+    shape, axes = [f"*{x}.shape[:2]"], []
+    for i, s in enumerate(sizes):
+        if s is None:
+            shape.append(f"{x}.shape[{2 + i}]")
+        else:
+            shape += [str(s), f"{x}.shape[{2 + i}] // {s}"]
+            axes.append(len(shape))  # the star counts two axes
+    axis = str(axes[0]) if len(axes) == 1 else "(" + ", ".join(map(str, axes)) + ")"
+    text = f"{x}.reshape({', '.join(shape)}).{reduce}(axis={axis})"
+    return expr(f"lambda x: {text}" if rule.kind == "module_fn" else text)

@@ -33,6 +33,8 @@ def _layer_maps(rules: RuleSet) -> dict[type, object]:
         if rule.kind != "layer" or not (rule.params or rule.buffers):
             continue
         module_name, _, attr = rule.target.rpartition(".")
+        if not module_name:  # a class the translation defines itself, holding torch's names: walked as it is
+            continue
         try:
             cls = getattr(importlib.import_module(module_name), attr)
         except (ImportError, AttributeError):

@@ -160,3 +160,26 @@ def test_json_layout_of_the_input_is_kept(tmp_path):
     result = convert_notebook(text, filename="nb.ipynb")
     assert result.code.startswith('{\n  "')
     assert json.loads(result.code)["cells"][0]["source"] == ["import jax.numpy as jnp\n", "x = jnp.zeros(2)"]
+
+
+def test_a_training_loop_spread_over_cells_keeps_its_cells():
+    """The training rewrite adds a jitted step and removes statements; the cell boundaries hold."""
+    cells = [
+        ("code", "import torch\nimport torch.nn as nn\nimport torch.optim as optim"),
+        ("code", "net = nn.Linear(4, 2)\ncriterion = nn.MSELoss()\noptimizer = optim.SGD(net.parameters(), lr=0.1)"),
+        ("markdown", "## Train"),
+        ("code", "for x, y in [(torch.ones(3, 4), torch.zeros(3, 2))]:\n    optimizer.zero_grad()\n"
+                 "    loss = criterion(net(x), y)\n    loss.backward()\n    optimizer.step()"),
+        ("code", "%time print(loss.item())"),
+    ]
+    before = notebook(cells)
+    result = convert_notebook(nbformat.writes(before), filename="train.ipynb")
+    assert result.ok and result.changed and not [d for d in result.diagnostics if d.code == "T2J903"]
+    out = nbformat.reads(result.code, as_version=4)
+    nbformat.validate(out)
+    setup, loop, timed = out.cells[1].source, out.cells[3].source, out.cells[4].source
+    assert "optimizer = nnx.Optimizer(net, optax.sgd(0.1), wrt=nnx.Param)" in setup and "@nnx.jit" in setup
+    assert "zero_grad" not in loop and "backward" not in loop and "train_step(" in loop
+    assert timed == "%time print(loss.item())"
+    assert out.cells[2] == before.cells[2] and [c.id for c in out.cells] == [c.id for c in before.cells]
+    assert convert_notebook(result.code, filename="train.ipynb").code == result.code

@@ -55,12 +55,10 @@ def convert_notebook(text: str, *, filename: str | None = None, rules=None, sele
     cells = notebook["cells"]
     code_cells = [i for i, cell in enumerate(cells) if cell.get("cell_type") == "code"]
     magics: list[str] = []  # the IPython lines set aside, in order
-    pieces: list[str] = []  # per code cell: the Python the converter sees
     joined, where = [], []  # the module, and for each of its lines (cell index, line in cell)
     for i in code_cells:
         body = _source(cells[i]).rstrip("\n")
         piece, origin = _to_python(body, magics) if body else ("", [])
-        pieces.append(piece)
         joined.append(CELL_MARK.format(i))
         where.append((i, 1))
         if piece:
@@ -74,8 +72,9 @@ def convert_notebook(text: str, *, filename: str | None = None, rules=None, sele
         return ConversionResult(text, diagnostics, changed=False)
 
     converted = _split(result.code, code_cells)
-    if converted is None:  # the markers did not come back in order: convert cell by cell
-        converted, diagnostics = _cell_by_cell(code_cells, pieces, magics, path, rules, select, ignore)
+    if converted is None:  # a rewrite lost or moved a cell boundary: better unchanged than misplaced
+        message = "the cell boundaries did not survive the translation; the notebook was left unchanged, please report this"
+        return ConversionResult(text, diagnostics + [Diagnostic("T2J903", message, path, 1, 1)], changed=False)
     changed = False
     for i in code_cells:
         old = _source(cells[i])
@@ -172,23 +171,12 @@ def _split(code: str, code_cells: list[int]) -> dict[int, str] | None:
     for k, (n, cell) in enumerate(marks):
         end = marks[k + 1][0] if k + 1 < len(marks) else len(lines)
         body = lines[n + 1:end]
-        if k == 0 and header:
-            body = [line for line in header] + body
+        if k == 0:
+            body = header + body
         while body and body[-1] == "":
             body.pop()
         out[cell] = "\n".join(body)
     return out
-
-
-def _cell_by_cell(code_cells, pieces, magics, path, rules, select, ignore):
-    converted, diagnostics = {}, []
-    for i, piece in zip(code_cells, pieces):
-        result = convert_source(piece + "\n" if piece else "", filename=path, rules=rules, select=select, ignore=ignore)
-        converted[i] = result.code.rstrip("\n") if result.ok else piece
-        _, origin = _to_python(_from_python(piece, magics), []) if piece else ("", [])
-        where = [(i, n) for n in origin]
-        diagnostics += [_in_cell(d, where, path) for d in result.diagnostics if d.code != "T2J003"]
-    return converted, diagnostics
 
 
 def _in_cell(d: Diagnostic, where: list[tuple[int, int]], path: str) -> Diagnostic:

@@ -1,5 +1,6 @@
 """Activation modules and functions added for coverage, against torch: outputs and gradients."""
 
+import numpy as np
 import pytest
 
 pytest.importorskip("torch")
@@ -191,3 +192,56 @@ def test_adaptive_pools(layer):
 def test_adaptive_pool_with_uneven_bins_raises_instead_of_differing():
     with pytest.raises(TypeError):
         check("nn.AdaptiveAvgPool1d(4)", data((2, 3, 6)))
+
+
+# ---------------------------------------------------------------------- normalisation, embedding, reshaping
+
+
+@SETTINGS
+@given(groups=st.sampled_from([1, 2, 4]), eps=st.sampled_from([1e-5, 1e-3]), affine=st.booleans(), train=st.booleans())
+def test_group_norm(groups, eps, affine, train):
+    check(f"nn.GroupNorm({groups}, 8, eps={eps}, affine={affine})", data((2, 8, 5, 4), scale=2.0) + 1.0, train=train)
+
+
+@SETTINGS
+@given(dims=st.sampled_from([1, 2, 3]), eps=st.sampled_from([1e-5, 1e-3]), affine=st.booleans(), train=st.booleans())
+def test_instance_norm(dims, eps, affine, train):
+    check(f"nn.InstanceNorm{dims}d(3, eps={eps}, affine={affine})", data((2, 3) + (6, 5, 4)[:dims], scale=2.0) + 1.0, train=train)
+
+
+def test_instance_norm_with_running_stats_is_reported():
+    result = convert_source(TEMPLATE.format(layer="nn.InstanceNorm2d(3, track_running_stats=True)", forward="self.layer(x)"))
+    assert [d.code for d in result.diagnostics] == ["T2J102"]
+
+
+@SETTINGS
+@given(size=st.integers(1, 6), alpha=st.sampled_from([1e-4, 0.1, 1.0]), beta=st.sampled_from([0.75, 0.5]), k=st.sampled_from([1.0, 2.0]),
+       rank=st.sampled_from([3, 4]))
+def test_local_response_norm(size, alpha, beta, k, rank):
+    check(f"nn.LocalResponseNorm({size}, alpha={alpha}, beta={beta}, k={k})", data((2, 7, 5, 4)[:rank], scale=2.0))
+
+
+def test_embedding_padding_idx():
+    x = np.array([[0, 3, 1], [2, 0, 4]], dtype=np.int64)
+    check("nn.Embedding(6, 4, padding_idx=0)", x, allow=("T2J101",), grads=False)  # the padding row's gradient differs (reported)
+    result = convert_source(TEMPLATE.format(layer="nn.Embedding(6, 4, padding_idx=0)", forward="self.layer(x)"))
+    assert [d.code for d in result.diagnostics] == ["T2J101"]
+    result = convert_source(TEMPLATE.format(layer="nn.Embedding(6, 4, max_norm=1.0)", forward="self.layer(x)"))
+    assert [d.code for d in result.diagnostics] == ["T2J102"]
+
+
+@pytest.mark.parametrize("layer, shape", [
+    ("nn.Unflatten(1, (4, 3))", (2, 12, 5)), ("nn.Unflatten(-1, (2, 3))", (2, 5, 6)),
+    ("nn.PixelShuffle(2)", (2, 8, 3, 4)), ("nn.PixelShuffle(3)", (1, 9, 2, 2)),
+    ("nn.PixelUnshuffle(2)", (2, 3, 4, 6)),
+])
+def test_reshaping_layers(layer, shape):
+    check(layer, data(shape))
+
+
+@pytest.mark.parametrize("forward", [
+    "F.pixel_shuffle(x, 2).sum((2, 3)) + F.pixel_unshuffle(x[:, :, :2], 2).sum((1, 2, 3))[:, None]",
+    "torch.unflatten(x, 1, (2, 4)).reshape(2, 8, 3, 6) * x.unflatten(-1, (2, 3)).sum(-1).sum(-1)[..., None]",
+])
+def test_reshaping_functions(forward):
+    check("nn.Identity()", data((2, 8, 3, 6)), forward=forward)

@@ -17,6 +17,7 @@ from torch2jax.handlers import (  # noqa: F401  (imported for registration)
     initializers,
     manual,
     modules,
+    normalization,
     pooling,
     random,
     recurrent,

@@ -245,3 +245,32 @@ def test_reshaping_layers(layer, shape):
 ])
 def test_reshaping_functions(forward):
     check("nn.Identity()", data((2, 8, 3, 6)), forward=forward)
+
+
+# ---------------------------------------------------------------------- padding
+
+
+@SETTINGS
+@given(kind=st.sampled_from(["Zero", "Constant", "Reflection", "Replication", "Circular"]), dims=st.sampled_from([1, 2, 3]),
+       pads=st.lists(st.integers(0, 2), min_size=6, max_size=6), as_int=st.booleans(), batched=st.booleans())
+def test_padding_layers(kind, dims, pads, as_int, batched):
+    padding = str(pads[0]) if as_int else str(tuple(pads[:2 * dims]))
+    value = ", 0.5" if kind == "Constant" else ""
+    shape = ((2,) if batched else ()) + (3,) + (5, 4, 3)[:dims]
+    check(f"nn.{kind}Pad{dims}d({padding}{value})", data(shape))
+
+
+@SETTINGS
+@given(mode=st.sampled_from(["constant", "reflect", "replicate", "circular"]), pads=st.lists(st.integers(0, 2), min_size=2, max_size=4),
+       value=st.sampled_from([None, 0.0, -1.5]))
+def test_functional_pad(mode, pads, value):
+    if len(pads) % 2 or mode != "constant":
+        pads = (pads + [1, 1])[:4]  # torch: other modes pad the last 2 axes of a 4D input
+    extra = f", value={value}" if value is not None and mode == "constant" else ""
+    check("nn.Identity()", data((2, 3, 5, 4)), forward=f"F.pad(x, {pads}, mode='{mode}'{extra})")
+
+
+def test_pad_by_computed_amounts():
+    # the U-Net way: pads computed from the shapes
+    forward = "F.pad(x, [(8 - x.size(3)) // 2, 8 - x.size(3) - (8 - x.size(3)) // 2, 1, 0])"
+    check("nn.Identity()", data((2, 3, 5, 3)), forward=forward)

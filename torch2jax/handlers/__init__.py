@@ -18,6 +18,7 @@ from torch2jax.handlers import (  # noqa: F401  (imported for registration)
     manual,
     modules,
     normalization,
+    padding,
     pooling,
     random,
     recurrent,

@@ -177,3 +177,22 @@ def test_helper_defined_once_and_named_apart_from_the_files_own():
     assert code.count("class TorchLSTM(nnx.Module)") == 1 and code.count("def lstm_step") == 1
     assert "self.layer = TorchLSTM(3, 4, rngs=rngs)" in code
     assert convert_source(code).code == code  # a second conversion changes nothing
+
+
+def test_torch_attributes_and_flatten_parameters():
+    """Code around an RNN reads its hyperparameters and calls flatten_parameters() (cuDNN): both work."""
+    source = TEMPLATE.format(layer="nn.LSTM(3, 4, num_layers=2, dropout=0.25, bidirectional=True)").replace(
+        "return self.layer(x, *state)",
+        "self.layer.flatten_parameters()\n"
+        "        n = self.layer.num_layers * (2 if self.layer.bidirectional else 1)\n"
+        "        h = torch.zeros(n, x.size(1), self.layer.hidden_size)\n"
+        "        return self.layer(x, (h, h))[0] * self.layer.dropout")
+    x = np.random.default_rng(0).normal(size=(4, 2, 3)).astype(np.float32)
+    tmod, jmod, diags = translate(source)
+    assert not [d for d in diags if d.severity in ("error", "warning")], [d.text() for d in diags]
+    t, j = tmod.M(), jmod.M(rngs=nnx.Rngs(0))
+    load_torch_weights(j, t)
+    t.eval()
+    j.eval()
+    expected = t(torch.from_numpy(x)).detach().numpy()
+    assert np.abs(np.asarray(j(jnp.asarray(x))) - expected).max() <= TOL

@@ -43,11 +43,12 @@ MHA = '''class {name}(nnx.Module):
 
     def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, add_bias_kv=False, add_zero_attn=False,
                  kdim=None, vdim=None, batch_first=False, *, rngs: nnx.Rngs):
-        self.embed_dim, self.num_heads, self.batch_first = embed_dim, num_heads, batch_first
+        self.embed_dim, self.num_heads, self.head_dim = embed_dim, num_heads, embed_dim // num_heads
+        self.dropout, self.batch_first = dropout, batch_first
         self.in_proj_weight = nnx.Param(jax.nn.initializers.xavier_uniform()(rngs.params(), (3 * embed_dim, embed_dim)))
         self.in_proj_bias = nnx.Param(jnp.zeros((3 * embed_dim,))) if bias else None
         self.out_proj = nnx.Linear(embed_dim, embed_dim, use_bias=bias, rngs=rngs)
-        self.dropout = nnx.Dropout(dropout, rngs=rngs)  # on the attention weights
+        self.attn_dropout = nnx.Dropout(dropout, rngs=rngs)  # on the attention weights
 
     def __call__(self, query, key, value, key_padding_mask=None, need_weights=True, attn_mask=None,
                  average_attn_weights=True, is_causal=False):
@@ -72,7 +73,7 @@ MHA = '''class {name}(nnx.Module):
             if mask.ndim == 3:  # (batch * heads, seq, seq)
                 mask = mask.reshape(-1, self.num_heads, *mask.shape[1:])
             scores = jnp.where(mask, -jnp.inf, scores) if mask.dtype == bool else scores + mask
-        weights = self.dropout(jax.nn.softmax(scores, axis=-1))
+        weights = self.attn_dropout(jax.nn.softmax(scores, axis=-1))
         out = jnp.swapaxes(weights @ v, 1, 2)
         out = self.out_proj(out.reshape(out.shape[:2] + (self.embed_dim,)))
         if not batched:

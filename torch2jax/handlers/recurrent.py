@@ -59,9 +59,10 @@ _STACK = '''class {name}(nnx.Module):
 
     def __init__(self, input_size, hidden_size, num_layers=1, {extra}bias=True, batch_first=False, dropout=0.0,
                  bidirectional=False, *, rngs: nnx.Rngs):
-        self.hidden_size, self.num_layers, self.bias, self.batch_first = hidden_size, num_layers, bias, batch_first
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.bias, self.batch_first, self.dropout, self.bidirectional = bias, batch_first, dropout, bidirectional
 {extra_attr}        self.directions = ("", "_reverse") if bidirectional else ("",)
-        self.dropout = nnx.Dropout(dropout, rngs=rngs)  # on the output of every layer but the last
+        self.between_layers = nnx.Dropout(dropout, rngs=rngs)  # on the output of every layer but the last
         shapes = {{}}
         for layer in range(num_layers):
             size = input_size if layer == 0 else hidden_size * len(self.directions)
@@ -83,7 +84,7 @@ _STACK = '''class {name}(nnx.Module):
         last = []
         for layer in range(self.num_layers):
             if layer > 0:
-                x = self.dropout(x)
+                x = self.between_layers(x)
             outputs = []
             for d, suffix in enumerate(self.directions):
                 w_ih, w_hh = getattr(self, f"weight_ih_l{{layer}}{{suffix}}"), getattr(self, f"weight_hh_l{{layer}}{{suffix}}")
@@ -98,6 +99,9 @@ _STACK = '''class {name}(nnx.Module):
         if not batched:
             return x[:, 0], jax.tree.map(lambda s: s[:, 0], h_n)
         return (jnp.swapaxes(x, 0, 1) if self.batch_first else x), h_n
+
+    def flatten_parameters(self):
+        """torch packs its weights for cuDNN here; nothing to do in JAX."""
 '''
 
 _CELL = '''class {name}(nnx.Module):
@@ -105,7 +109,7 @@ _CELL = '''class {name}(nnx.Module):
     bias_hh) and call: `{call}`."""
 
     def __init__(self, input_size, hidden_size, bias=True, {extra}*, rngs: nnx.Rngs):
-        self.hidden_size, self.bias = hidden_size, bias
+        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
 {extra_attr}        shapes = {{"weight_ih": ({gates}hidden_size, input_size), "weight_hh": ({gates}hidden_size, hidden_size)}}
         if bias:
             shapes["bias_ih"] = shapes["bias_hh"] = ({gates}hidden_size,)

@@ -152,9 +152,19 @@ def test_param_groups_of_an_optimizer_from_elsewhere_are_reported():
     assert [(d.code, d.line) for d in result.diagnostics] == [("T2J204", 10)]
 
 
-def test_parameter_groups_leave_the_step_as_torch_and_say_so():
-    source = _train_with("").replace("torch.optim.SGD(model.parameters(), lr=lr)",
-                                      "torch.optim.SGD([{'params': model.a.parameters(), 'lr': 1.0}], lr=lr)")
+def test_parameter_groups_with_a_scheduler_are_reported_whole():
+    source = _train_with("").replace(
+        "torch.optim.SGD(model.parameters(), lr=lr)",
+        "torch.optim.SGD([{'params': model.a.parameters()}, {'params': model.b.parameters(), 'lr': 1.0}], lr=lr)\n"
+        "    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, 2)")
     result = convert_source(source)
-    assert sorted(d.code for d in result.diagnostics) == ["T2J204", "T2J204"]
-    assert "optimizer.step()" in result.code and "train_step" not in result.code
+    assert {d.code for d in result.diagnostics} == {"T2J204"}
+    assert "optimizer.step()" in result.code and "train_step" not in result.code and "scheduler_steps" not in result.code
+
+
+def test_overlapping_parameter_groups_are_reported():
+    source = _train_with("").replace(
+        "torch.optim.SGD(model.parameters(), lr=lr)",
+        "torch.optim.SGD([{'params': model.parameters()}, {'params': model.b.parameters(), 'lr': 1.0}], lr=lr)")
+    result = convert_source(source)
+    assert any(d.code == "T2J204" and "share parameters" in d.message for d in result.diagnostics)

@@ -172,3 +172,13 @@ def test_readme_training_commands_pass(argv, capsys, monkeypatch):
     code, out, _ = _cli(argv, capsys)
     assert code == 0, out
     assert "behavioral" in out and "PASS" in out.split("behavioral", 1)[1].splitlines()[0]
+
+
+def test_a_parameter_outside_every_group_updated_is_caught():
+    directory = FIXTURES / "train_param_groups"
+    entry = {"expr": "fit(Net(), B)", "batches": ["B=4:float32[8,4],int64[8]:0..2"]}
+    assert _verify_run(directory, entry).ok
+    report = _verify_run(directory, entry, translated=CASES / "bad_train_group_frozen.py")
+    failed = report.stages["behavioral"]["failed"]
+    assert not report.ok
+    assert "Net.extra.bias" in failed and "Net.extra.weight" in failed

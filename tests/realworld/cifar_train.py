@@ -1,3 +1,4 @@
+# torch2jax-case: model="SmallVGG()" inputs=["float32[2,3,32,32]"]
 """CIFAR-10 style training: a small VGG-like net, SGD with momentum and weight decay, a cosine
 schedule stepped per epoch, checkpointing of model and optimizer, best-accuracy tracking."""
 import os
@@ -98,7 +99,8 @@ def test(epoch):
         best_acc = acc
 
 
-for epoch in range(start_epoch, start_epoch + 2):
-    train(epoch)
-    test(epoch)
-    scheduler.step()
+if __name__ == "__main__":
+    for epoch in range(start_epoch, start_epoch + 2):
+        train(epoch)
+        test(epoch)
+        scheduler.step()

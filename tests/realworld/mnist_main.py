@@ -1,3 +1,4 @@
+# torch2jax-case: model="Net()" inputs=["float32[2,1,28,28]"]
 """The PyTorch examples MNIST script in outline (argparse, train/test functions, Adadelta, StepLR
 stepped per epoch, an optional saved model), written for these tests with synthetic data."""
 import argparse

@@ -17,7 +17,7 @@ import libcst as cst
 from torch2jax.diagnostics import Unsupported
 from torch2jax.registry import handler
 from torch2jax.syntax import code_of, expr
-from torch2jax.training import losses, optimizers, schedulers
+from torch2jax.training import losses, optimizers, param_groups, schedulers
 from torch2jax.training.analysis import _parameters_source
 from torch2jax.training.errors import NotTranslatable
 
@@ -79,9 +79,8 @@ def optimizer(rule, node, state, receiver):
     positional = ["params", *optimizers.SIGNATURES[rule.torch][0]]
     args = bind_texts(node, positional, rule)
     params_node = next((a.value for a in original.args if a.keyword is None or a.keyword.value == "params"), None)
-    if id(original) in training.untranslated:
-        raise Unsupported("T2J204", "parameter groups with their own options are not translated yet; "
-                          "use one optimizer per group (optax.multi_transform)")
+    if param_groups.has_groups(original):
+        return _grouped_optimizer(state, rule, original, args, binding)
     model, path = (binding.model, binding.params_path) if binding is not None and binding.model else (
         _parameters_source(params_node) if params_node is not None else (None, ()))
     if model is None:
@@ -106,6 +105,25 @@ def optimizer(rule, node, state, receiver):
         _support(state, name, optimizers.SUPPORT[name])
     filter_text = wrt_filter(path) or "nnx.Param"
     return parse(state, f"nnx.Optimizer({model}, {tx.expr}, wrt={filter_text})")
+
+
+def _grouped_optimizer(state, rule, original, args, binding):
+    """Parameter groups with their own options: one Optax transformation per group (param_groups)."""
+    training = state.facts.training
+    parsed = param_groups.parse_groups(original)
+    if isinstance(parsed, str):
+        raise Unsupported("T2J204", parsed)
+    if id(original) in training.settable or id(original) in training.scheduler_of:
+        raise Unsupported("T2J204", "parameter groups whose rate a scheduler or the loop changes are not translated "
+                          "yet (each group would need its own injected rate)")
+    model, groups = parsed
+    _translated(param_groups.check_groups, groups)
+    args.pop("params", None)
+    clip = _clip(state, training.clipped.get(id(original), []), binding)
+    tx = _translated(param_groups.grouped_optax, rule.torch, args, groups, clip)
+    for name in tx.support:
+        _support(state, name, optimizers.SUPPORT[name])
+    return parse(state, f"nnx.Optimizer({model}, {tx.expr}, wrt=nnx.Param)")
 
 
 def _clip(state, clips, binding) -> tuple[str, str] | None:

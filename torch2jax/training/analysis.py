@@ -22,6 +22,7 @@ import libcst as cst
 from torch2jax.names import ImportTable, dotted_name
 from torch2jax.syntax import code_of
 from torch2jax.training.dataflow import names_of
+from torch2jax.training.param_groups import has_groups, parse_groups
 
 Scope = tuple  # (class or None, function or None); (None, None) is module level
 
@@ -264,7 +265,9 @@ def _links(facts: TrainingFacts, module: cst.Module) -> None:
         if not per_batch:
             facts.settable.add(id(optimizer.call))
     for b in constructed:
-        if b.kind == "optimizer" and b.call is not None and _has_param_groups(b.call):
+        if b.kind == "optimizer" and b.call is not None and has_groups(b.call) and (
+                isinstance(parse_groups(b.call), str) or id(b.call) in facts.settable
+                or id(b.call) in facts.scheduler_of):
             facts.untranslated.add(id(b.call))
     uses = _Uses(facts)
     module.visit(uses)
@@ -276,12 +279,6 @@ def _links(facts: TrainingFacts, module: cst.Module) -> None:
         if b.kind == "scheduler" and id(b.call) in facts.per_batch_schedulers and not uses.other_uses.get(b.name) \
                 and b.torch.rsplit(".", 1)[-1] not in MANUAL_SCHEDULERS:
             facts.removable.add(id(b.statement))  # its schedule is the optimizer's rate; its steps are gone
-
-
-def _has_param_groups(call: cst.Call) -> bool:
-    """``SGD([{'params': ...}, ...])``: groups with their own options (reported by the optimizer rule)."""
-    first = next((a.value for a in call.args if a.keyword is None or a.keyword.value == "params"), None)
-    return isinstance(first, (cst.List, cst.Tuple)) and any(isinstance(e.value, cst.Dict) for e in first.elements)
 
 
 def _is_literal(node) -> bool:
@@ -468,8 +465,10 @@ def _plan(facts, imports, scope, body, start, b, backward: cst.Call, func) -> St
     if optimizer is None or _method_call(body[s], "step").args:
         return "`optimizer.step(...)` on an expression or with a closure is not translated"
     binding = facts.lookup(scope, optimizer)
-    if binding is not None and binding.call is not None and _has_param_groups(binding.call):
-        return "the step of an optimizer with parameter groups is left as torch (see where it is built)"
+    if binding is not None and binding.call is not None and has_groups(binding.call) and (
+            isinstance(parse_groups(binding.call), str) or any(
+                b.kind == "scheduler" and b.optimizer == binding.name for b in facts.bindings.get(binding.scope, {}).values())):
+        return "the step of an optimizer whose parameter groups are not translated is left as torch"
     clips = []
     for i in range(b + 1, s):
         c = _method_call(body[i], "zero_grad")

@@ -12,6 +12,7 @@ from torch2jax.handlers import (  # noqa: F401  (imported for registration)
     data,
     devices,
     dtypes,
+    einops_layers,
     formulas,
     indexing,
     initializers,

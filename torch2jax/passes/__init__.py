@@ -17,6 +17,7 @@ from torch2jax.passes import (  # noqa: F401  (imported for registration, in thi
     initialization,
     layers,
     torch_functions,
+    einops_layers,
     values_indices,
     layout,
     module_classes,
@@ -26,4 +27,5 @@ from torch2jax.passes import (  # noqa: F401  (imported for registration, in thi
     randomness,
     references,
     self_assignments,
+    torch_only_imports,
 )

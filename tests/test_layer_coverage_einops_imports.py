@@ -83,3 +83,29 @@ def test_tensor_methods_jax_lacks_are_translated_or_reported():
     result = convert_source(NEVER_SILENT)
     assert "y = x\n" in result.code and "z.astype(jnp.float32)" in result.code
     assert sorted(d.code for d in result.diagnostics) == ["T2J901", "T2J901"], [d.text() for d in result.diagnostics]
+
+
+KNOWN_TENSORS = """
+import torch
+import torch.nn as nn
+
+
+class M(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+        self.seen = set()
+
+    def forward(self, x, mask):
+        h = self.fc(x)
+        d = torch.cat([h, h], 1).norm(dim=1)
+        self.seen.add(3)  # a set: quiet
+        names = {"a": 1}
+        return h.roll(1, 0) + d.unique() + mask.where(h > 0, 0.0), names.values()
+"""
+
+
+def test_methods_jax_lacks_on_known_tensors_are_reported():
+    result = convert_source(KNOWN_TENSORS)
+    reported = sorted(d.message.split("`")[1] for d in result.diagnostics if d.code == "T2J901")
+    assert reported == ["d.unique(...)", "h.roll(...)", "mask.where(...)"], [d.text() for d in result.diagnostics]

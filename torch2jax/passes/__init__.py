@@ -28,4 +28,5 @@ from torch2jax.passes import (  # noqa: F401  (imported for registration, in thi
     references,
     self_assignments,
     torch_only_imports,
+    tensor_values,
 )

@@ -37,6 +37,8 @@ SETTINGS = settings(max_examples=10, deadline=None, suppress_health_check=[Healt
     "torch.unsqueeze(x, 0)[0] + torch.repeat_interleave(x, 2, dim=3)[..., ::2] + x.repeat_interleave(2, dim=1)[:, 1::2]",
     "torch.zeros_like(x) + torch.ones_like(x) * torch.full((8, 6), 0.5) + torch.full_like(x, -1.0) + torch.linspace(0, 1, 6) + torch.eye(8, 6) + x",
     "F.normalize(x, dim=-1) + F.normalize(x, p=1.0, dim=1)",
+    "x.roll(1, 0) + torch.roll(x, shifts=2, dims=3) + x.norm(dim=-1, keepdim=True) + torch.norm(x, dim=1, keepdim=True) + x.norm()",
+    "x.diff(dim=1).sum(1, keepdim=True) + torch.diff(x, dim=3).sum(3, keepdim=True) + torch.linalg.vector_norm(x, dim=2, keepdim=True)",
     "x.mul(x) + x.div(x.abs() + 1) + x.sub(1.0) + x.true_divide(2.0) + x.multiply(x)",
 ])
 def test_functions(forward):

@@ -1,4 +1,6 @@
-"""Command line: ``torch2jax convert``, ``torch2jax verify``, ``torch2jax rules``, ``torch2jax codes``.
+"""Command line: ``torch2jax convert``, ``verify``, ``lint``, ``sync`` (the pre-commit hooks), ``rules``, ``codes``.
+
+Settings come from ``[tool.torch2jax]`` in the nearest pyproject.toml (``config.py``); flags win.
 
 Exit codes (as black and Ruff): 0 clean; 1 something needs attention (diagnostics
 of warning/error severity, or ``--check`` would change files); 2 bad input or usage,
@@ -29,6 +31,12 @@ examples:
   torch2jax convert src/ -o out/             convert a tree, mirroring it under out/
   torch2jax convert model.py --diff          show what would change
   cat model.py | torch2jax convert -         read stdin, write stdout
+  torch2jax convert nb.ipynb -o nb_jax.ipynb a notebook's code cells
+  torch2jax convert src/ -o out/ -j 4 --report report.json --ignore T2J104
+
+Settings are read from [tool.torch2jax] in the nearest pyproject.toml (rules,
+select, ignore, exit-zero); flags win. `# torch2jax: ignore[T2J901]` on a line
+silences that code there.
 
 Every construct that is not translated exactly is reported as
 PATH:LINE:COL: CODE SEVERITY MESSAGE and marked in the output with a

@@ -124,6 +124,7 @@ def _convert(source: str, path: str, ruleset: RuleSet) -> ConversionResult:
         return ConversionResult(source, diagnostics, changed=False, ok=True)
     used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
     made_unused = _made_unused(source, new_module, facts.imports, used)
+    made_unused |= {name for name in state.support if name in facts.imports.aliases}  # defined by the output now
     code = settle_imports(new_module, facts.imports, state.imports.needed, used, made_unused).code
     return ConversionResult(code, diagnostics, changed=code != source)
 

@@ -17,7 +17,7 @@ import libcst as cst
 from torch2jax.diagnostics import Unsupported
 from torch2jax.registry import handler
 from torch2jax.syntax import code_of, expr
-from torch2jax.training import losses, optimizers, param_groups, schedulers
+from torch2jax.training import losses, optimizers, param_groups, plateau, schedulers
 from torch2jax.training.analysis import _parameters_source
 from torch2jax.training.errors import NotTranslatable
 
@@ -173,6 +173,24 @@ def scheduler(rule, node, state, receiver):
     for name in found.support:
         _support(state, name, schedulers.SUPPORT[name])
     return parse(state, found.expr)
+
+
+@handler("plateau_scheduler")
+def plateau_scheduler(rule, node, state, receiver):
+    """``ReduceLROnPlateau(optimizer, ...)`` -> the same over the nnx.Optimizer (training/plateau.py)."""
+    training = state.facts.training
+    original = state.calls[-1]
+    binding = training.by_call.get(id(original))
+    args = bind_texts(node, plateau.SIGNATURE, rule)
+    _translated(plateau.check_arguments, args)
+    args.pop("verbose", None)
+    optimizer = training.lookup(binding.scope, binding.optimizer) if binding is not None and binding.optimizer else None
+    if optimizer is None or optimizer.call is None or id(optimizer.call) in training.untranslated:
+        raise Unsupported("T2J204", "ReduceLROnPlateau over an optimizer built elsewhere (or not translated) is not "
+                          "translated; build both in one function")
+    _support(state, plateau.NAME, plateau.SOURCE)
+    options = [args.pop("optimizer"), *(f"{k}={v}" for k, v in args.items())]
+    return parse(state, f"{plateau.NAME}({', '.join(options)})")
 
 
 # ---------------------------------------------------------------------- losses

@@ -55,8 +55,9 @@ def test_training_fixture_agrees_step_by_step(directory, entry):
     if training:
         assert behavioral["losses"]["torch"], "the run computed losses"
     if training and directory.name != "autograd_leaves":  # plain autograd makes no optimizer step
-        assert behavioral["steps"]["torch"] == behavioral["steps"]["jax"] >= 3
-    assert behavioral["max_abs_err"] < 1e-5
+        assert behavioral["steps"]["torch"] == behavioral["steps"]["jax"] >= 5
+    scale = max([1.0] + [abs(v) for v in behavioral["losses"]["torch"]])  # a summed loss (the VAE's) is ~100
+    assert behavioral["max_abs_err"] < 1e-5 * scale
 
 
 def test_momentum_broken_on_purpose_is_caught():

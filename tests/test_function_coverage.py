@@ -45,6 +45,28 @@ def test_functions(forward):
     check("nn.Identity()", data((2, 3, 8, 6)), forward=forward)
 
 
+SCATTER = """
+import torch
+import torch.nn as nn
+
+
+class M(nn.Module):
+    def __init__(self):
+        super().__init__()
+
+    def forward(self, x):
+        # a permutation per row along dim 1, so no position is written twice
+        index = torch.argsort(x[:, :, :2], dim=1)
+        src = x[:, :, 2:4] * 3
+        y = x.scatter(1, index, src) + torch.scatter(x, 1, index, 0.5)
+        return y + torch.scatter_add(x, 1, index, src) + x.scatter_add(1, index[:, :2], src[:, :2])
+"""
+
+
+def test_scatter():
+    check(None, data((2, 5, 6)), source=SCATTER)
+
+
 COMPLEX = """
 import torch
 import torch.nn as nn

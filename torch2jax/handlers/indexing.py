@@ -88,3 +88,27 @@ def sort(rule, node, state, receiver):
     values = call(state.imports.ref("jax.numpy.sort"), [x], dict(kwargs))
     indices = call(state.imports.ref("jax.numpy.argsort"), [x], dict(kwargs))
     return pair(state, values, indices)
+
+
+@handler("scatter")
+def scatter(rule, node, state, receiver):
+    """x.scatter(dim, index, src) -> x.at[idx].set(src): idx is the index grid of ``index`` with
+    its ``dim`` component replaced by ``index`` itself (scatter_add adds instead of setting)."""
+    bound = bind(rule, node, receiver)
+    x = bound.get("input", receiver)
+    if "reduce" in bound and literal(bound["reduce"]) is not None:
+        raise Unsupported("T2J302", f"`{rule.torch}` with reduce= is not translated")
+    index, dim = bound["index"], bound["dim"]
+    if not simple(index):
+        raise Unsupported("T2J302", f"`{rule.torch}`: bind the index to a name first (its shape and values are both read)")
+    src = bound.get("src", bound.get("value"))
+    if src is None:
+        raise Unsupported("T2J302", f"`{rule.torch}` needs src or value")
+    indices = state.imports.ref("jax.numpy.indices")
+    grid = call(cst.Attribute(value=cst.Subscript(
+        value=cst.Attribute(value=call(indices, [cst.Attribute(value=index, attr=cst.Name("shape"))]), attr=cst.Name("at")),
+        slice=[cst.SubscriptElement(cst.Index(dim))]), attr=cst.Name("set")), [index])
+    where = cst.Subscript(value=cst.Attribute(value=x, attr=cst.Name("at")),
+                          slice=[cst.SubscriptElement(cst.Index(call(cst.Name("tuple"), [grid])))])
+    verb = "add" if rule.torch.endswith("scatter_add") else "set"
+    return call(cst.Attribute(value=where, attr=cst.Name(verb)), [src])

@@ -5,6 +5,7 @@ files and notebooks) and returns a report per file. ``load_torch_weights`` and `
 need the ``verify`` extra (torch, jax, flax, optax) and import it on first use.
 """
 
+from torch2jax.config import ConfigError
 from torch2jax.convert import ConversionResult, InputError, convert_file, convert_source
 from torch2jax.diagnostics import Diagnostic
 from torch2jax.notebooks import convert_notebook
@@ -14,6 +15,7 @@ from torch2jax.rules import RuleError, load_rules
 __version__ = "0.1.0"
 
 __all__ = [
+    "ConfigError",
     "ConversionResult",
     "Diagnostic",
     "FileReport",

@@ -79,7 +79,7 @@ def code_selected(code: str, select=(), ignore=()) -> bool:
     """Ruff's rule: the most specific matching prefix decides (``--select T2J1 --ignore T2J104``
     keeps T2J101 and drops T2J104); on a tie ``ignore`` wins. No ``select`` means every code."""
     chosen = max((len(p) for p in select if code.startswith(p)), default=-1) if select else 0
-    dropped = max((len(p) for p in ignore if code.startswith(p)), default=-1)
+    dropped = max((len(p) for p in ignore or () if code.startswith(p)), default=-1)
     return chosen >= 0 and chosen > dropped
 
 

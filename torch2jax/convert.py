@@ -16,7 +16,7 @@ import libcst as cst
 
 from torch2jax import handlers, param_transforms, passes, transforms  # noqa: F401  (they register themselves)
 from torch2jax.analyze import analyze
-from torch2jax.config import code_selected
+from torch2jax.config import code_selected, parse_codes
 from torch2jax.diagnostics import Diagnostic, without_ignored
 from torch2jax.files import BOM, InputError, atomic_write, read_source
 from torch2jax.imports import settle_imports
@@ -60,6 +60,7 @@ def convert_source(source: str, *, filename: str | None = None, rules=None, sele
     Never raises on user input: a bug of ours on some construct gives the input back
     unchanged with a T2J903 error, so no code is lost.
     """
+    select, ignore = parse_codes(select or (), "select"), parse_codes(ignore or (), "ignore")  # ConfigError if unknown
     result = _convert_source(source, filename, _resolve_rules(rules))  # a bad rule file is the caller's error
     if result.ok and result.diagnostics:
         kept = without_ignored(result.diagnostics, source.removeprefix(BOM))

@@ -274,3 +274,25 @@ def test_pad_by_computed_amounts():
     # the U-Net way: pads computed from the shapes
     forward = "F.pad(x, [(8 - x.size(3)) // 2, 8 - x.size(3) - (8 - x.size(3)) // 2, 1, 0])"
     check("nn.Identity()", data((2, 3, 5, 3)), forward=forward)
+
+
+PRELU = """
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class M(nn.Module):
+    def __init__(self):
+        super().__init__()
+        # one slope per channel and one for all
+        self.slopes = nn.Parameter(torch.full((3,), 0.2))
+        self.slope = nn.Parameter(torch.tensor([0.1]))
+
+    def forward(self, x):
+        return F.prelu(x, self.slopes) + F.prelu(x, self.slope)
+"""
+
+
+def test_functional_prelu():
+    check(None, data((2, 3, 4, 5), scale=2.0), source=PRELU)

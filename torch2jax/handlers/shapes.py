@@ -105,3 +105,32 @@ def split(rule, node, state, receiver):
     s, d = code_of(size), code_of(dim)
     indices = expr(f"list(range({s}, {code_of(x)}.shape[{d}], {s}))")
     return call(state.imports.ref("jax.numpy.split"), [x, indices], {"axis": dim})
+
+
+@handler("unflatten")
+def unflatten(rule, node, state, receiver):
+    """nn.Unflatten(dim, sizes) / x.unflatten(dim, sizes): one axis reshaped into several."""
+    bound = bind(rule, node, receiver)
+    sizes_node = bound.get("unflattened_size", bound.get("sizes"))
+    dim_node = bound["dim"]
+    if rule.kind == "module_fn":
+        x = "x"
+    else:
+        x_node = bound.get("input", receiver)
+        if not simple(x_node):
+            raise Unsupported("T2J302", "unflatten reads its input's shape: bind the input to a name first")
+        x = code_of(x_node)
+    sizes = literal(sizes_node)
+    if isinstance(sizes, (tuple, list)):
+        middle = repr(tuple(sizes))
+    else:
+        middle = f"tuple({code_of(sizes_node)})"
+    dim = literal(dim_node)
+    if isinstance(dim, int) and not isinstance(dim, bool):
+        before = f"{x}.shape[:{dim}] + " if dim != 0 else ""
+        after = "" if dim == -1 else f" + {x}.shape[{dim + 1}:]"
+        text = f"{x}.reshape({before}{middle}{after})"
+    else:
+        d = code_of(dim_node)
+        text = f"{x}.reshape({x}.shape[:{d}] + {middle} + {x}.shape[{d}:][1:])"
+    return expr(f"lambda x: {text}" if rule.kind == "module_fn" else text)

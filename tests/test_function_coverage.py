@@ -100,6 +100,7 @@ def test_topk_and_sort(k, largest, descending, dim):
 def test_int_methods_without_gradients():
     check("nn.Identity()", np.arange(24).reshape(2, 3, 4).astype(np.int64) % 5,
           forward="x.sort(dim=1, stable=True)[1] + torch.argsort(x, dim=-1, stable=True)", grads=False)
+    check("nn.Identity()", np.arange(24).reshape(2, 3, 4).astype(np.int64) % 5, forward="F.one_hot(x, 6).sum(1)", grads=False)
 
 
 @pytest.mark.parametrize("forward, code", [

@@ -4,6 +4,11 @@ Driven by the rules' parameter maps (``weight -> kernel``, transposed; conv
 ``OIHW -> HWIO``; ``running_mean -> mean``), walking the NNX model and naming
 each torch tensor by the path torch gives it. Every missing, extra or mis-shaped
 tensor is reported by name; nothing is copied unless everything fits.
+
+Modules the translation defines itself (the recurrent layers, attention, the Transformer
+layers: their rule's target has no module path) hold their variables under torch's names and
+in torch's layouts (``weight_ih_l0`` with its gates packed as torch packs them,
+``in_proj_weight`` packing q, k and v), so they are walked as they are and transfer one to one.
 """
 
 from __future__ import annotations
@@ -46,15 +51,16 @@ def _layer_maps(rules: RuleSet) -> dict[type, object]:
 def _to_numpy(value) -> np.ndarray:
     if hasattr(value, "detach"):
         value = value.detach().cpu()
-        return value.float().numpy() if value.is_floating_point() and value.dtype != _torch_float32() else value.numpy()
+        return value.float().numpy() if value.is_floating_point() and value.dtype not in _torch_kept() else value.numpy()
     return np.asarray(value)
 
 
 @functools.lru_cache(maxsize=1)
-def _torch_float32():
+def _torch_kept():
+    """Float dtypes numpy holds as they are (half precisions become float32)."""
     import torch
 
-    return torch.float32
+    return (torch.float32, torch.float64)
 
 
 def torch_tensors(source) -> dict[str, np.ndarray]:

@@ -12,7 +12,8 @@ it passed (a module each):
 ``numeric_stage``
     forward outputs in eval and/or train mode, running statistics after a train-mode forward,
     and the gradients of a scalar loss for every parameter and float input, each compared
-    element by element with ``|jax - torch| <= atol + rtol * |torch|``.
+    element by element with ``|jax - torch| <= atol + rtol * |torch|`` (a near miss is re-checked
+    in float64, where rounding vanishes and a wrong translation does not: ``rounding``).
 ``behavioral_stage``
     training compared step by step: the loss at every optimizer step and the final parameters.
 

@@ -135,6 +135,9 @@ def main(args: argparse.Namespace) -> int:
         raise
     except Exception as exc:  # a bug here, or something the user's code did that we did not foresee
         return fail(f"{exc_text(exc)} (rerun with --debug for the traceback)" if not debug else exc_text(exc), exc)
+    if debug:
+        for text in report.tracebacks:
+            print(text, file=sys.stderr)
     if as_json:
         print(json.dumps(report.to_dict(), indent=2))
     else:

@@ -26,6 +26,7 @@ class Context:
         self.use_jit = True
         self.optimizer = self.scheduler = self.steps = None  # the behavioral stage's, set by verify()
         self.bindings: dict = {}  # names bound by --data / --batches
+        self.float64 = False  # the rounding re-check: both sides in float64 (see rounding.py)
 
     def call_jax(self, fn, *args):
         """``fn(*args)`` under ``nnx.jit``; eagerly if the translation does not trace."""

@@ -46,6 +46,7 @@ class VerifyReport:
     stages: dict[str, dict] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     known_differences: list[dict] = field(default_factory=list)
+    tracebacks: list[str] = field(default_factory=list)  # of what made a stage fail; printed by --debug
 
     @property
     def ok(self) -> bool:

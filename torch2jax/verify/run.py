@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import traceback
 from pathlib import Path
 
 from torch2jax.verify import behavioral_stage, numeric_stage, spec_stage
@@ -9,6 +10,7 @@ from torch2jax.verify.context import Context
 from torch2jax.verify.errors import StageFailed, VerifyError
 from torch2jax.verify.loading import model_exprs
 from torch2jax.verify.report import STAGES, VerifyReport
+from torch2jax.verify.rounding import rounding_suspect, settle_with_float64
 from torch2jax.verify.sides import numerics
 from torch2jax.verify.specs import InputSpec, make_bindings, make_inputs, parse_batches, parse_data, parse_input_spec
 
@@ -99,12 +101,21 @@ def verify(
     ctx.optimizer, ctx.scheduler, ctx.steps, ctx.bindings = optimizer, scheduler, steps, bindings
     with numerics():
         run_stages(ctx)
+    if rounding_suspect(report.stages.get("numeric", {})):
+        recheck = VerifyReport(report.source, report.model, report.inputs, mode=mode, rtol=rtol, atol=atol, seed=seed)
+        wide = [a.astype(np.float64) if a.dtype == np.float32 else a for a in arrays]
+        ctx64 = Context(recheck, source, torch_code, jax_code, is_call, specs, wide, translated, loss, rules,
+                        perturb_constants)
+        ctx64.bindings, ctx64.float64 = bindings, True
+        with numerics(float64=True):
+            run_stages(ctx64, numeric_only=True)
+        settle_with_float64(report.stages["numeric"], recheck.stages.get("numeric", {}), report.notes)
     for name in STAGES:
         report.stages.setdefault(name, {"ok": None, "reason": "not run"})
     return report
 
 
-def run_stages(ctx: Context) -> None:
+def run_stages(ctx: Context, numeric_only: bool = False) -> None:
     """spec, then numeric, then behavioral: each runs only when the ones before it could."""
     r = ctx.r
     spec = {"ok": False}
@@ -114,12 +125,16 @@ def run_stages(ctx: Context) -> None:
         spec["ok"] = True
     except StageFailed as exc:
         spec["reason"] = str(exc)
+        if exc.__cause__ is not None:
+            r.tracebacks.append("".join(traceback.format_exception(exc.__cause__)))
     if spec["ok"]:
         numeric = {"ok": False}
         r.stages["numeric"] = numeric
         numeric_stage.run(ctx, numeric)
     else:
         r.stages["numeric"] = {"ok": None, "reason": "not run: the spec stage failed"}
+    if numeric_only:
+        return
     r.stages["behavioral"] = behavioral_stage.run(ctx) if spec["ok"] else {"ok": None, "reason": "not run: the spec stage failed"}
 
 

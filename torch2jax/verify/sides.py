@@ -56,11 +56,16 @@ class JaxSide:
 
 
 @contextlib.contextmanager
-def numerics():
-    """Highest matmul precision, no TF32, both sides on CPU; restored afterwards."""
+def numerics(float64: bool = False):
+    """Highest matmul precision, no TF32, both sides on CPU; restored afterwards. With ``float64``,
+    both sides compute in float64 (jax_enable_x64, torch's default dtype) for the rounding re-check."""
     import jax
     import torch
 
+    old_x64, old_dtype = jax.config.jax_enable_x64, torch.get_default_dtype()
+    if float64:
+        jax.config.update("jax_enable_x64", True)
+        torch.set_default_dtype(torch.float64)
     old_prec = jax.config.jax_default_matmul_precision
     old_tf32 = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
     old_f32 = torch.get_float32_matmul_precision()
@@ -75,6 +80,8 @@ def numerics():
         jax.config.update("jax_default_matmul_precision", old_prec)
         torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = old_tf32
         torch.set_float32_matmul_precision(old_f32)
+        jax.config.update("jax_enable_x64", old_x64)
+        torch.set_default_dtype(old_dtype)
 
 
 @contextlib.contextmanager
@@ -118,3 +125,15 @@ def perturb_constant_tensors(model, seed: int) -> list[str]:
                     t.add_(torch.from_numpy(rng.normal(0.0, 0.1, size=tuple(t.shape))).to(t.dtype))
                 changed.append(name)
     return changed
+
+
+def widen_to_float64(model) -> None:
+    """Every float32 variable of an NNX model as float64 (for the float64 re-check)."""
+    import jax.numpy as jnp
+    from flax import nnx
+
+    for _, variable in nnx.iter_graph(model):
+        if isinstance(variable, nnx.Variable) and not isinstance(variable, nnx.RngState):
+            value = variable.get_value()
+            if getattr(value, "dtype", None) == jnp.float32:
+                variable.set_value(value.astype(jnp.float64))

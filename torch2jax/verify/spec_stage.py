@@ -8,7 +8,7 @@ from pathlib import Path
 from torch2jax.verify.compare import leaf_problems, structure_problems
 from torch2jax.verify.errors import StageFailed, VerifyError, exc_text, first_name, where
 from torch2jax.verify.loading import RNGS_NAME, load_module
-from torch2jax.verify.sides import perturb_constant_tensors
+from torch2jax.verify.sides import perturb_constant_tensors, widen_to_float64
 
 
 def load_torch(ctx):
@@ -82,10 +82,15 @@ def run(ctx, st: dict) -> None:
                 "so that they are checked (e.g. BatchNorm/LayerNorm weight, bias, running stats)"
             )
     ctx.tmodel, ctx.jmodel = tmodel, jmodel
+    if ctx.float64:
+        widen_to_float64(jmodel)  # Flax layers create float32 parameters whatever jax_enable_x64 says
     ctx.param_names = {n for n, p in tmodel.named_parameters(remove_duplicate=False)}
     from torch2jax.weights import plan_transfer, torch_tensors
 
-    plan, problems = plan_transfer(jmodel, torch_tensors(tmodel), ctx.rules)
+    try:
+        plan, problems = plan_transfer(jmodel, torch_tensors(tmodel), ctx.rules)
+    except Exception as exc:  # a transform that does not fit what it was given
+        raise StageFailed(f"the weight transfer raised {exc_text(exc)} (rerun with --debug for the traceback)") from exc
     st["weights"] = len(plan)
     if problems:
         st["problems"] = problems

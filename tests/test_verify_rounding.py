@@ -1,0 +1,95 @@
+"""The checker is not fooled by float32 rounding, and still catches defects near its tolerance.
+
+A ResNet-50-deep model (tests/realworld/resnet50_deep.py at full width) gives gradient errors of
+~2e-5 in float32 against an atol of 1e-5 although its translation is right: verify re-runs both
+sides in float64, where they agree to ~1e-13, and passes with a note. A LayerNorm eps defect whose
+float32 error is a few times the tolerance stays a failure, because float64 keeps it.
+A failure inside the weight transfer is a failed spec stage (exit 1), with the traceback under --debug.
+"""
+
+from __future__ import annotations
+
+import argparse
+import textwrap
+
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("flax")
+
+from conftest import ROOT  # noqa: E402
+from torch2jax.registry import PARAM_TRANSFORMS, param_transform  # noqa: E402
+from torch2jax.rules import load_rules  # noqa: E402
+from torch2jax.verify import add_arguments, main, verify  # noqa: E402
+
+CASES = ROOT / "tests" / "verify_cases"
+
+
+def test_resnet50_depth_rounding_is_told_apart_from_an_error():
+    report = verify(ROOT / "tests" / "realworld" / "resnet50_deep.py", "ResNet50(width=64)", ["float32[8,3,32,32]"],
+                    loss="(out ** 2).sum()", mode="eval")
+    numeric = report.stages["numeric"]
+    assert report.ok, report.table()
+    assert numeric["float32_failed"], "float32 alone is outside the tolerance here (that is the point)"
+    assert numeric["float64_recheck"]["ok"] is True
+    assert numeric["float64_recheck"]["max_abs_err"] < 1e-9
+    assert numeric["float64_recheck"]["tensors"] == len(numeric["tensors"])
+    assert any(n.startswith("float32 rounding:") for n in report.notes)
+
+
+def test_a_defect_a_few_tolerances_wide_survives_the_float64_recheck():
+    report = verify(CASES / "models.py", "Normed()", ["float32[4,16]:-0.3..0.3"],
+                    translated=CASES / "bad_layernorm_eps.py")
+    numeric = report.stages["numeric"]
+    worst = max(t["tol_ratio"] for t in numeric["tensors"])
+    assert 1 < worst < 1e3  # near the tolerance: rounding is suspected and re-checked
+    assert not report.ok
+    assert numeric["float64_recheck"]["ok"] is False
+    assert numeric["float64_recheck"]["max_abs_err"] > 1e-4
+    assert any("mismatch remains" in n for n in report.notes)
+
+
+def test_a_blatant_defect_is_not_rechecked():
+    report = verify(CASES / "models.py", "Normed()", ["float32[4,16]:-0.001..0.001"],
+                    translated=CASES / "bad_layernorm_eps.py")
+    assert not report.ok and "float64_recheck" not in report.stages["numeric"]
+
+
+@pytest.fixture
+def failing_transform():
+    @param_transform("test_raises")
+    def raises(array):
+        raise ValueError(f"cannot unpack an array of shape {array.shape}")
+
+    yield "test_raises"
+    PARAM_TRANSFORMS.pop("test_raises", None)
+
+
+def test_weight_transfer_failure_is_a_failed_spec_stage(tmp_path, failing_transform, capsys):
+    rules = tmp_path / "rules.toml"
+    rules.write_text(textwrap.dedent(f"""
+        [[rule]]
+        torch = "torch.nn.Linear"
+        kind = "layer"
+        target = "flax.nnx.Linear"
+        signature = ["in_features", "out_features", "bias"]
+        positional = ["in_features", "out_features"]
+        args.bias = {{ rename = "use_bias" }}
+        rngs = true
+        params.weight = {{ path = "kernel", transform = "{failing_transform}" }}
+        params.bias = {{ path = "bias" }}
+        examples = [{{ before = "nn.Linear(2, 3)", after = "nnx.Linear(2, 3, rngs=rngs)" }}]
+    """))
+    report = verify(CASES / "models.py", "Normed()", ["float32[4,16]"], rules=load_rules([rules]))
+    spec = report.stages["spec"]
+    assert spec["ok"] is False and report.ok is False
+    assert "weight transfer raised ValueError" in spec["reason"] and "(4, 16)" in spec["reason"]
+    assert report.tracebacks and "cannot unpack" in report.tracebacks[0]
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    argv = [str(CASES / "models.py"), "--model", "Normed()", "--input", "float32[4,16]", "--rules", str(rules)]
+    assert main(parser.parse_args(argv)) == 1  # a failed stage, not "could not run"
+    assert "Traceback" not in capsys.readouterr().err
+    assert main(parser.parse_args([*argv, "--debug"])) == 1
+    assert "Traceback" in capsys.readouterr().err

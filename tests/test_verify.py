@@ -405,3 +405,12 @@ def test_realworld_verifies(source, model, inputs):
     report = verify(source, model, inputs, mode="both")
     assert report.ok, report.table()
     assert {t.get("mode") for t in report.stages["numeric"]["tensors"]} >= {"eval", "train"}
+
+
+def test_an_untied_head_is_caught_by_the_shared_tables_gradient():
+    source = ROOT / "fixtures" / "tied_lm" / "torch_model.py"
+    assert verify(source, "TinyLM()", ["int64[2,6]:0..50"], translated=ROOT / "fixtures" / "tied_lm" / "expected_jax.py").ok
+    report = verify(source, "TinyLM()", ["int64[2,6]:0..50"], translated=CASES / "bad_untied_head.py")
+    assert not report.ok
+    assert "grad:wte.weight (eval)" in _failed(report)
+    assert not any(name.startswith("output") for name in _failed(report))  # the forward alone cannot see it

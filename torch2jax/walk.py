@@ -113,10 +113,12 @@ class Walker(cst.CSTTransformer):
                 if exclusive:
                     break
         if kind is cst.IndentedBlock:
-            body = _drop_empty(result.body, state)
-            result = result.with_changes(body=body or [cst.SimpleStatementLine([cst.Pass()])])
+            body, left = _drop_empty(result.body, state)
+            result = result.with_changes(body=body or [cst.SimpleStatementLine([cst.Pass()])],
+                                         footer=[*left, *result.footer])
         elif kind is cst.Module:
-            result = result.with_changes(body=_drop_empty(result.body, state))
+            body, left = _drop_empty(result.body, state)
+            result = result.with_changes(body=body, footer=[*left, *result.footer])
         leave = _EXIT.get(kind)
         if leave is not None:
             leave(state, original)
@@ -178,9 +180,10 @@ def _attach_markers(result, texts: list[str]):
     return result
 
 
-def _drop_empty(body, state: State) -> list:
-    """Remove statement lines a rewrite dropped, moving their comments to the next statement, and
-    put each statement of a line a rewrite made several (registry.Lines) on its own line."""
+def _drop_empty(body, state: State) -> tuple[list, list]:
+    """Remove statement lines a rewrite dropped, moving their comments to the next statement (or, after
+    the last one, the block's end), and put each statement of a line a rewrite made several
+    (registry.Lines) on its own line. Returns the body and the comments left for the block's end."""
     out, carried = [], []
     for stmt in body:
         if id(stmt) in state.split_lines and isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) > 1:
@@ -198,4 +201,4 @@ def _drop_empty(body, state: State) -> list:
             stmt = stmt.with_changes(leading_lines=[*carried, *stmt.leading_lines])
             carried = []
         out.append(stmt)
-    return out
+    return out, carried

@@ -9,6 +9,7 @@ names and methods, tensor-method rules before the in-place report.
 
 from torch2jax.passes import (  # noqa: F401  (imported for registration, in this order)
     training,
+    weight_tying,
     learning_rates,
     backend_flags,
     checkpoints,

@@ -11,7 +11,7 @@ import libcst as cst
 
 from torch2jax.registry import on_leave
 from torch2jax.state import State
-from torch2jax.syntax import call, value_expr
+from torch2jax.syntax import call, code_of, value_expr
 
 
 def _parameter(state: State, node: cst.Attribute):
@@ -97,6 +97,8 @@ def parameter_read(state: State, original: cst.Attribute, updated: cst.Attribute
     if found is not None:
         rule, spec = found
         if id(original) in state.targets:
+            if state.scope.cls in state.tied and code_of(original.value) in state.tied[state.scope.cls]:
+                return updated  # the statement goes (weight_tying)
             state.report("T2J201", f"assigning `{original.attr.value}` of a `{rule.torch}` (weight tying) is not "
                          "translated yet; share the layer or the nnx.Param instead", node=original)
             return updated

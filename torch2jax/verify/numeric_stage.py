@@ -110,12 +110,14 @@ def gradients(ctx) -> list[dict]:
         raise StageFailed(f"gradients of the translation failed: {exc_text(exc)}{where(exc, ctx.jpath)}") from exc
 
     # Torch gradients through the same name -> variable plan (and transpose) as the weights.
+    from torch2jax.verify.sides import tied_aliases
     from torch2jax.weights import plan_transfer, torch_tensors
 
     grads = torch_tensors(ctx.tmodel)
     grad_of = {}
+    aliases = tied_aliases(ctx.tmodel)
     for name, p in ctx.tmodel.named_parameters(remove_duplicate=False):
-        if p.requires_grad:
+        if p.requires_grad and name not in aliases:
             grad_of[name] = True
             grads[name] = p.grad if p.grad is not None else torch.zeros_like(p)
     grads = torch_tensors(grads)

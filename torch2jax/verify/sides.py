@@ -137,3 +137,16 @@ def widen_to_float64(model) -> None:
             value = variable.get_value()
             if getattr(value, "dtype", None) == jnp.float32:
                 variable.set_value(value.astype(jnp.float64))
+
+
+def tied_aliases(model) -> set[str]:
+    """Names under which torch holds a parameter it already holds under an earlier name (weight
+    tying: ``lm_head.weight`` is ``wte.weight``). The translation shares one variable (``attend``), so
+    the alias is compared once, under its first name."""
+    seen: set[int] = set()
+    aliases = set()
+    for name, p in model.named_parameters(remove_duplicate=False):
+        if id(p) in seen:
+            aliases.add(name)
+        seen.add(id(p))
+    return aliases

@@ -134,6 +134,7 @@ def compare_runs(torch_rec: TorchRecording, jax_rec: JaxRecording, t_result, j_r
     """The behavioral stage's result: losses step by step, final parameters, the returned value."""
     import numpy as np
 
+    from torch2jax.verify.sides import tied_aliases
     from torch2jax.weights import plan_transfer, torch_tensors
 
     st: dict = {"ok": False, "steps": {"torch": torch_rec.steps, "jax": jax_rec.steps},
@@ -152,7 +153,10 @@ def compare_runs(torch_rec: TorchRecording, jax_rec: JaxRecording, t_result, j_r
     for t_built, j_built in jax_rec.pairs:
         plan, plan_problems = plan_transfer(j_built.model, torch_tensors(t_built.model), rules)
         problems += [f"{j_built.cls}: {p}" for p in plan_problems[:5]]
+        aliases = tied_aliases(t_built.model)
         for key, variable, t_value in plan:
+            if key in aliases:
+                continue  # a tied parameter: compared under its first name
             j_value = variable.get_value() if hasattr(variable, "get_value") else variable.value
             tensors.append(compare_arrays(f"{j_built.cls}.{key}", np.asarray(j_value), t_value, rtol, atol))
     if not jax_rec.pairs and torch_rec.built:

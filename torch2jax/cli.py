@@ -105,6 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     rules = sub.add_parser("rules", help="list the translation rules (what maps to what, and status)")
     rules.add_argument("--rules", action="append", default=[], metavar="FILE.toml", help="also load this rule file")
     rules.add_argument("--json", action="store_true", help="print JSON")
+    rules.add_argument("--markdown", action="store_true",
+                       help="print the coverage table (Markdown: target, status, arguments and notes; see COVERAGE.md)")
     rules.add_argument("--kind", choices=("layer", "module_fn", "function", "method", "constant"), help="only this kind")
 
     add_hook_parsers(sub, add_selection_arguments)
@@ -321,6 +323,11 @@ def _print_diagnostics(args, diagnostics) -> None:
 
 def _rules(args) -> int:
     ruleset = load_rules(args.rules)
+    if getattr(args, "markdown", False):
+        from torch2jax.coverage import markdown_table
+
+        sys.stdout.write(markdown_table(ruleset))
+        return 0
     rules = [r for r in ruleset.rules if not args.kind or r.kind == args.kind]
     rules.sort(key=lambda r: (r.kind, r.torch))
     if args.json:

@@ -39,6 +39,7 @@ SETTINGS = settings(max_examples=10, deadline=None, suppress_health_check=[Healt
     "F.normalize(x, dim=-1) + F.normalize(x, p=1.0, dim=1)",
     "x.roll(1, 0) + torch.roll(x, shifts=2, dims=3) + x.norm(dim=-1, keepdim=True) + torch.norm(x, dim=1, keepdim=True) + x.norm()",
     "x.diff(dim=1).sum(1, keepdim=True) + torch.diff(x, dim=3).sum(3, keepdim=True) + torch.linalg.vector_norm(x, dim=2, keepdim=True)",
+    "x.where(x > 0, 0.5) + x.add(x) * x.is_floating_point()",
     "x.mul(x) + x.div(x.abs() + 1) + x.sub(1.0) + x.true_divide(2.0) + x.multiply(x)",
 ])
 def test_functions(forward):

@@ -97,15 +97,19 @@ class M(nn.Module):
         self.seen = set()
 
     def forward(self, x, mask):
+        blk = self.fc  # a layer, not a tensor: its methods are its own
         h = self.fc(x)
         d = torch.cat([h, h], 1).sum(dim=1)
         self.seen.add(3)  # a set: quiet
         names = {"a": 1}
-        return h.is_floating_point() + d.unique() + mask.where(h > 0, 0.0), names.values()
+        return h.is_floating_point() + d.unique() + mask.where(h > 0, 0.0) + blk.norm(h) + h.norm(), names.values()
 """
 
 
 def test_methods_jax_lacks_on_known_tensors_are_reported():
     result = convert_source(KNOWN_TENSORS)
     reported = sorted(d.message.split("`")[1] for d in result.diagnostics if d.code == "T2J901")
-    assert reported == ["d.unique(...)", "h.is_floating_point(...)", "mask.where(...)"], [d.text() for d in result.diagnostics]
+    assert reported == ["d.unique(...)"], [d.text() for d in result.diagnostics]
+    assert "jnp.issubdtype(h.dtype, jnp.floating)" in result.code and "jnp.where(h > 0, mask, 0.0)" in result.code
+    assert "jnp.linalg.norm(h)" in result.code and "blk.norm(h)" in result.code
+

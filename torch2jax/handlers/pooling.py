@@ -107,5 +107,9 @@ def _adaptive(rule, node, state, reduce: str):
             shape += [str(s), f"{x}.shape[{2 + i}] // {s}"]
             axes.append(len(shape))  # the star counts two axes
     axis = str(axes[0]) if len(axes) == 1 else "(" + ", ".join(map(str, axes)) + ")"
-    text = f"{x}.reshape({', '.join(shape)}).{reduce}(axis={axis})"
+    reshaped = f"{x}.reshape({', '.join(shape)})"
+    if reduce == "mean":
+        text = f"{reshaped}.mean(axis={axis})"
+    else:  # jnp.max, not the method: a second conversion reads `.max(...)` as torch's
+        text = f"{code_of(state.imports.ref('jax.numpy.max'))}({reshaped}, axis={axis})"
     return expr(f"lambda x: {text}" if rule.kind == "module_fn" else text)

@@ -1,5 +1,5 @@
 """Never silent on tensors: a call of a torch Tensor method that JAX arrays lack, on a name the
-converter can tell holds a tensor, is reported when no rule translated it.
+converter can tell holds a tensor, is translated by its ``torch.Tensor.<name>`` rule or reported.
 
 The generated list in ``rules/untranslated.toml`` is reported on any receiver; it leaves out
 methods whose names are just as common on Python objects (``add``, ``index``, ``values``), which
@@ -16,6 +16,7 @@ import weakref
 import libcst as cst
 
 from torch2jax.registry import on_leave
+from torch2jax.rule_application import apply_rule
 from torch2jax.state import State
 
 # dir(torch.Tensor) - dir(jax.Array) - rules/untranslated.toml - the Tensor rules (torch 2.13, jax 0.10):
@@ -110,6 +111,9 @@ def tensor_only_method(state: State, original: cst.Call, updated: cst.Call):
     function = _function(state)
     if function is None or func.value.value not in known_tensors(state, function):
         return None
+    rule = state.rules.get(f"torch.Tensor.{func.attr.value}")  # translated only on a known tensor
+    if rule is not None:
+        return apply_rule(state, rule, original, updated, receiver=updated.func.value)
     state.report("T2J901", f"`{func.value.value}.{func.attr.value}(...)` is a torch Tensor method that JAX arrays lack "
                  "and no rule translates it; left as is", node=original)
     return updated

@@ -22,7 +22,7 @@ import libcst as cst
 from torch2jax.names import ImportTable, dotted_name
 from torch2jax.syntax import code_of
 from torch2jax.training.dataflow import names_of
-from torch2jax.training.param_groups import has_groups, parse_groups
+from torch2jax.training.param_groups import has_groups, parameters_source as _parameters_source, parse_groups
 
 Scope = tuple  # (class or None, function or None); (None, None) is module level
 
@@ -141,19 +141,6 @@ def _assigned(stmt) -> tuple[str, cst.BaseExpression] | None:
             if var is not None:
                 return var, assign.value
     return None
-
-
-def _parameters_source(node: cst.BaseExpression) -> tuple[str | None, tuple[str, ...]]:
-    """``model.parameters()`` -> ("model", ()), ``self.net.fc.parameters()`` -> ("self.net", ("fc",))."""
-    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "parameters":
-        chain = dotted_name(node.func.value)
-        if chain:
-            parts = chain.split(".")
-            head = 2 if parts[0] == "self" and len(parts) > 1 else 1
-            return ".".join(parts[:head]), tuple(parts[head:])
-    if isinstance(node, cst.Call) and dotted_name(node.func) in ("filter", "list") and node.args:
-        return _parameters_source(node.args[-1].value)
-    return None, ()
 
 
 class _Blocks:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from torch2jax.names import dotted_name
 from torch2jax.syntax import code_of
 from torch2jax.training.errors import NotTranslatable
 from torch2jax.training.optimizers import OptaxExpr, optax_for
@@ -24,6 +25,19 @@ class Group:
     options: dict[str, str]  # the group's own options, as source texts
 
 
+def parameters_source(node: cst.BaseExpression) -> tuple[str | None, tuple[str, ...]]:
+    """``model.parameters()`` -> ("model", ()), ``self.net.fc.parameters()`` -> ("self.net", ("fc",))."""
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "parameters":
+        chain = dotted_name(node.func.value)
+        if chain:
+            parts = chain.split(".")
+            head = 2 if parts[0] == "self" and len(parts) > 1 else 1
+            return ".".join(parts[:head]), tuple(parts[head:])
+    if isinstance(node, cst.Call) and dotted_name(node.func) in ("filter", "list") and node.args:
+        return parameters_source(node.args[-1].value)
+    return None, ()
+
+
 def has_groups(call: cst.Call) -> bool:
     """``SGD([{'params': ...}, ...])``: a list of dicts as the parameters."""
     first = _params_argument(call)
@@ -32,8 +46,6 @@ def has_groups(call: cst.Call) -> bool:
 
 def parse_groups(call: cst.Call) -> tuple[str, list[Group]] | str:
     """(the model, its groups) for an optimizer built with groups, or why they cannot be translated."""
-    from torch2jax.training.analysis import _parameters_source
-
     model: str | None = None
     groups: list[Group] = []
     for element in _params_argument(call).elements:
@@ -46,7 +58,7 @@ def parse_groups(call: cst.Call) -> tuple[str, list[Group]] | str:
                 return "a parameter group with computed keys is not translated"
             key = item.key.evaluated_value
             if key == "params":
-                source = _parameters_source(item.value)
+                source = parameters_source(item.value)
             else:
                 options[key] = code_of(item.value)
         if source is None or source[0] is None:

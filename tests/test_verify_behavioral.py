@@ -183,3 +183,48 @@ def test_a_parameter_outside_every_group_updated_is_caught():
     failed = report.stages["behavioral"]["failed"]
     assert not report.ok
     assert "Net.extra.bias" in failed and "Net.extra.weight" in failed
+
+
+DROPOUT_TRAINING = '''
+import torch
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(6, 16)
+        self.drop = nn.Dropout(0.5)
+        self.fc2 = nn.Linear(16, 1)
+
+    def forward(self, x):
+        return self.fc2(self.drop(torch.relu(self.fc1(x))))
+
+
+def train(batches):
+    model = Net()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    model.train()
+    for x, y in batches:
+        optimizer.zero_grad()
+        loss = ((model(x) - y) ** 2).mean()
+        loss.backward()
+        optimizer.step()
+    return model
+'''
+
+
+def test_dropout_is_disabled_for_a_run_and_said(tmp_path):
+    source = tmp_path / "dropout_training.py"
+    source.write_text(DROPOUT_TRAINING)
+    report = verify(source, run="train(B)", batches=["B=5:float32[4,6],float32[4,1]"])
+    assert report.ok, report.table()
+    assert report.stages["behavioral"]["steps"] == {"torch": 5, "jax": 5}
+    assert any("dropout disabled in the models the run built (1 torch layer(s), 1 JAX)" in n for n in report.notes)
+
+
+def test_dropout_is_disabled_for_a_given_optimizer():
+    report = verify(FIXTURES / "dropout_mlp" / "torch_model.py", "DropoutMLP(6, 32, 3)", ["float32[2,6]"],
+                    loss="(out ** 2).mean()", optimizer="torch.optim.Adam(model.parameters(), lr=1e-2)", steps=5)
+    assert report.ok, report.table()
+    assert any(n.startswith("behavioral: dropout disabled while training (2 torch, 2 NNX") for n in report.notes)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from torch2jax.verify.errors import VerifyError
 from torch2jax.verify.recording import Built
+from torch2jax.verify.sides import dropout_off
 from torch2jax.verify.specs import make_inputs
 from torch2jax.verify.training_run import compare_runs, run_jax, run_torch, training_loop, translate_snippet
 
@@ -39,6 +40,15 @@ def run(ctx) -> dict:
     ctx.tmodel.train()
     ctx.jmodel.train()
     here = Path(ctx.source)
+    t_drop, j_drop = ctx.T.dropout_layers(ctx.tmodel), ctx.J.dropout_layers(ctx.jmodel)
+    if t_drop or j_drop:
+        ctx.r.notes.append(f"behavioral: dropout disabled while training ({len(t_drop)} torch, {len(j_drop)} NNX "
+                           "layer(s)): the two frameworks draw different masks")
+    with dropout_off(t_drop, j_drop):
+        return _train_both(ctx, loop, converted, batches, here, loss)
+
+
+def _train_both(ctx, loop, converted, batches, here, loss) -> dict:
     t_rec, t_result, _ = run_torch(here, loop, None, {**ctx.bindings, "__batches__": batches}, ctx.r.seed, None,
                                    display="<verify training loop>", files={"<verify training loop>"},
                                    call=lambda m: getattr(m, LOOP_FUNCTION)(ctx.tmodel, _torch_batches(batches)))
@@ -80,6 +90,9 @@ def run_training(report, source: Path, expr: str | None, bindings: dict, steps: 
     if error:
         return {"ok": False, "reason": error, "losses": {"torch": t_rec.losses, "jax": j_rec.losses}}
     st = compare_runs(t_rec, j_rec, t_result, j_result, report.rtol, report.atol, rules)
+    if t_rec.dropout_off or j_rec.dropout_off:
+        report.notes.append(f"dropout disabled in the models the run built ({t_rec.dropout_off} torch layer(s), "
+                            f"{j_rec.dropout_off} JAX): the two frameworks draw different masks")
     st["run"] = expr or "the file as a script"
     if jax_expr:
         st["translated_run"] = jax_expr

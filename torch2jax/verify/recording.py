@@ -18,6 +18,8 @@ import copy
 import sys
 from dataclasses import dataclass, field
 
+from torch2jax.verify.sides import JaxSide, TorchSide, zero_dropout
+
 TORCH_DRAWS = ("randn", "rand", "randint", "randn_like", "rand_like", "randint_like", "normal", "bernoulli",
                "randperm", "multinomial")
 JAX_DRAWS = ("normal", "uniform", "randint", "bernoulli", "permutation", "categorical", "truncated_normal")
@@ -44,6 +46,7 @@ class TorchRecording:
     user_files: set[str]
     losses: list[float] = field(default_factory=list)
     steps: int = 0
+    dropout_off: int = 0  # dropout layers of built models set to rate 0 (masks differ across frameworks)
     losses_at_step: list[int] = field(default_factory=list)  # losses recorded when each step completed
     built: list[Built] = field(default_factory=list)
     draws: list = field(default_factory=list)
@@ -114,6 +117,7 @@ class TorchRecording:
             finally:
                 recording._depth -= 1
             if recording._depth == 0:
+                recording.dropout_off += zero_dropout(TorchSide().dropout_layers(module))
                 state = {k: v.detach().clone() for k, v in module.state_dict().items()}
                 recording.built.append(Built(type(module).__name__, module, copy.deepcopy(state)))
 
@@ -151,6 +155,7 @@ class JaxRecording:
     rules: object = None
     losses: list[float] = field(default_factory=list)
     steps: int = 0
+    dropout_off: int = 0  # dropout layers of built models set to rate 0 (masks differ across frameworks)
     losses_at_step: list[int] = field(default_factory=list)
     built: list[Built] = field(default_factory=list)
     pairs: list[tuple[Built, Built]] = field(default_factory=list)
@@ -176,6 +181,7 @@ class JaxRecording:
             finally:
                 recording._depth -= 1
             if recording._depth == 0:
+                recording.dropout_off += zero_dropout(JaxSide().dropout_layers(module))
                 recording._pair(cls, module)
             return module
 

@@ -84,6 +84,21 @@ def numerics(float64: bool = False):
         torch.set_default_dtype(old_dtype)
 
 
+def zero_dropout(layers) -> int:
+    """Set every dropout rate of ``layers`` to 0 for good (a training run compared step by step: the two
+    frameworks draw different masks). Returns how many were set."""
+    count = 0
+    for layer in layers:
+        for attr in ("p", "dropout", "rate", "dropout_rate"):
+            value = getattr(layer, attr, None)
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                if value:
+                    setattr(layer, attr, 0.0)
+                    count += 1
+                break
+    return count
+
+
 @contextlib.contextmanager
 def dropout_off(torch_layers, jax_layers):
     """Set every dropout rate to 0 (torch ``p``/``dropout``, NNX ``rate``/``dropout_rate``) for the block."""

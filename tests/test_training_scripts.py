@@ -168,3 +168,14 @@ def test_overlapping_parameter_groups_are_reported():
         "torch.optim.SGD([{'params': model.parameters()}, {'params': model.b.parameters(), 'lr': 1.0}], lr=lr)")
     result = convert_source(source)
     assert any(d.code == "T2J204" and "share parameters" in d.message for d in result.diagnostics)
+
+
+def test_item_assignment_on_python_containers_stays():
+    source = ("import torch\nfrom collections import defaultdict\n"
+              "def evaluate(x):\n    stats = {}\n    counts = defaultdict(int)\n"
+              "    stats['acc'] = 1.0\n    counts['seen'] += 1\n    x[0] = 2\n    return x, stats\n"
+              "history = []\nhistory[0] = 3\n")
+    result = convert_source(source)
+    assert "    stats['acc'] = 1.0\n    counts['seen'] += 1\n    x = x.at[0].set(2)\n" in result.code
+    assert "history[0] = 3" in result.code
+    assert [d.line for d in result.diagnostics] == [8]

@@ -69,6 +69,7 @@ class State:
         self.pairs: dict[int, tuple] = {}  # torch's (values, indices) results
         self.transposed: dict[int, tuple[cst.BaseExpression, int]] = {}  # NHWC->NCHW transposes: (inner, rank)
         self.keep_alive: list = []
+        self.module: cst.Module | None = None  # the file being rewritten (set when the walk enters it)
         self.tied: dict[str, dict[str, str]] = {}  # class -> tied Linear head -> the Embedding it shares
         self.split_lines: set[int] = set()  # statement lines whose rewrite is several lines (registry.Lines)
         self.dropped: set[int] = set()  # placeholder lines to drop (their comments move to the next statement)

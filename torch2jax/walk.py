@@ -91,6 +91,8 @@ class Walker(cst.CSTTransformer):
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         state, kind = self.state, type(node)
+        if kind is cst.Module:
+            state.module = node
         if kind in STATEMENTS:
             state.markers.append([])
             state.statements.append(node)

@@ -79,8 +79,39 @@ def indexed_augmented_assignment(state: State, original: cst.AugAssign, updated:
     return functional_update(state, original, updated, target, op, value)
 
 
+CONTAINERS = (cst.Dict, cst.List, cst.Set, cst.DictComp, cst.ListComp, cst.SetComp)
+CONTAINER_CALLS = {"dict", "list", "set", "defaultdict", "OrderedDict", "Counter", "collections.defaultdict",
+                   "collections.OrderedDict", "collections.Counter"}
+
+
+def holds_container(state: State, name: str) -> bool:
+    """``name`` is assigned a dict, list or set in this function (or at module level): ``d[k] = v``
+    on it is Python's own item assignment, not an array update."""
+    scope = next((s for s in reversed(state.statements) if isinstance(s, cst.FunctionDef)), None)
+    scope = scope if scope is not None else state.module
+    if scope is None:
+        return False
+    found = []
+
+    class _Assigns(cst.CSTVisitor):
+        def visit_FunctionDef(self, node):
+            return node is scope
+
+        def visit_ClassDef(self, node):
+            return False
+
+        def visit_Assign(self, node):
+            if any(isinstance(t.target, cst.Name) and t.target.value == name for t in node.targets):
+                value = node.value
+                if isinstance(value, CONTAINERS) or (isinstance(value, cst.Call) and code_of(value.func) in CONTAINER_CALLS):
+                    found.append(node)
+
+    scope.visit(_Assigns())
+    return bool(found)
+
+
 def functional_update(state: State, original, updated, target: cst.Subscript, op: str, value):
-    if not state.facts.imports.imports_torch:
+    if not state.facts.imports.imports_torch or holds_container(state, target.value.value):
         return updated
     name = target.value
     at = cst.Subscript(value=cst.Attribute(value=name, attr=cst.Name("at")), slice=target.slice)

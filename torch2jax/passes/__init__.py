@@ -30,4 +30,5 @@ from torch2jax.passes import (  # noqa: F401  (imported for registration, in thi
     self_assignments,
     torch_only_imports,
     tensor_values,
+    third_party_arrays,
 )

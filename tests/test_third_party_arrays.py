@@ -47,3 +47,14 @@ def test_translation_runs_against_torch():
     j_cls, j_x = j_model(x)
     np.testing.assert_allclose(np.asarray(j_cls), t_cls.detach().numpy(), rtol=1e-6)
     np.testing.assert_allclose(np.asarray(j_x), t_x.numpy(), rtol=1e-6)
+
+
+def test_device_of_a_tensor_and_to_device_with_dtype():
+    source = ("import torch\nfrom torch import nn\n\n\nclass M(nn.Module):\n"
+              "    def __init__(self):\n        super().__init__()\n        self.pos = nn.Parameter(torch.zeros(4))\n\n"
+              "    def forward(self, img):\n        device = img.device\n"
+              "        return img + self.pos.to(device, dtype=img.dtype)\n")
+    result = convert_source(source)
+    assert "        device = jax.devices()[0]\n        return img + self.pos.astype(img.dtype)\n" in result.code
+    assert [d.code for d in result.diagnostics] == ["T2J902", "T2J902"]
+    assert all(d.severity == "info" for d in result.diagnostics)

@@ -20,6 +20,16 @@ DTYPE_NAMES = {
 @handler("device")
 def device(rule, node, state, receiver):
     """x.cuda() / x.cpu() / x.to(device): one device in JAX's default placement; x.to(dtype) casts."""
+    if rule.torch == "Tensor.to":
+        dtype = next((a.value for a in node.args if a.keyword is not None and a.keyword.value == "dtype"), None)
+        others = [a for a in node.args if a is not None and not (a.keyword is not None and a.keyword.value in (
+            "dtype", "device", "non_blocking", "copy"))]
+        if dtype is not None and len(others) <= 1 and all(a.keyword is None for a in others):
+            # .to(device, dtype=...) / .to(device=..., dtype=...): the device goes, the cast stays
+            if others or any(a.keyword is not None and a.keyword.value == "device" for a in node.args):
+                state.report("T2J902", "the device of `x.to(device, dtype=...)` removed: JAX places arrays on its "
+                             "default device", handled=True)
+            return call(cst.Attribute(value=receiver, attr=cst.Name("astype")), [dtype])
     bound = bind(rule, node, receiver)
     if rule.torch == "Tensor.to":
         target = bound.get("dtype") or bound.get("device")

@@ -117,3 +117,17 @@ def tensor_only_method(state: State, original: cst.Call, updated: cst.Call):
     state.report("T2J901", f"`{func.value.value}.{func.attr.value}(...)` is a torch Tensor method that JAX arrays lack "
                  "and no rule translates it; left as is", node=original)
     return updated
+
+
+@on_leave(cst.Attribute)
+def tensor_device(state: State, original: cst.Attribute, updated: cst.Attribute):
+    """``img.device`` on a known tensor -> JAX's default device: arrays carry no device under ``jit``
+    (tracers have none), and the moves it fed (``.to(device)``, ``device=``) are removed anyway."""
+    if original.attr.value != "device" or not isinstance(original.value, cst.Name) or not state.is_value_position(original):
+        return None
+    function = _function(state)
+    if function is None or original.value.value not in known_tensors(state, function):
+        return None
+    state.report("T2J902", f"`{original.value.value}.device`: JAX's default device (arrays are placed by JAX)",
+                 node=original, handled=True)
+    return state.imports.source("jax.devices()[0]")

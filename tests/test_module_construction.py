@@ -144,3 +144,12 @@ def test_attribute_set_to_none_then_to_a_parameter_builds_in_nnx():
         model = module.M(bias=bias, rngs=nnx.Rngs(0))
         assert float(model(jnp.ones(3))[0]) == expected
         assert len(nnx.state(model, nnx.Param)) == (2 if bias else 1)
+
+
+def test_explicit_base_init_call_goes_like_super_init():
+    source = ("import torch\nimport torch.nn as nn\n\n\nclass M(nn.Module):\n    def __init__(self):\n"
+              "        nn.Module.__init__(self)\n        self.fc = nn.Linear(2, 2)\n\n    def forward(self, x):\n"
+              "        return self.fc(x)\n")
+    result = convert_source(source)
+    assert not result.diagnostics
+    assert "__init__(self)" not in result.code.replace("def __init__(self", "")

@@ -6,10 +6,10 @@ need the ``verify`` extra (torch, jax, flax, optax) and import it on first use.
 """
 
 from torch2jax.config import ConfigError
-from torch2jax.convert import ConversionResult, InputError, convert_file, convert_source
+from torch2jax.convert import ConversionResult, InputError, convert_source
 from torch2jax.diagnostics import Diagnostic
 from torch2jax.notebooks import convert_notebook
-from torch2jax.project import FileReport, TreeReport, convert_tree
+from torch2jax.project import FileReport, TreeReport, convert_file, convert_tree
 from torch2jax.rules import RuleError, load_rules
 
 __version__ = "0.1.0"

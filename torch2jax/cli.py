@@ -21,7 +21,7 @@ from torch2jax.config import Config, ConfigError, find_config, load_config
 from torch2jax.diagnostics import codes_table, summary
 from torch2jax.files import InputError, atomic_write, read_source
 from torch2jax.hooks import add_parsers as add_hook_parsers
-from torch2jax.project import PARALLEL_FROM, convert_many, report_json, report_text, sources_under
+from torch2jax.project import PARALLEL_FROM, convert_many, sources_under, write_report
 from torch2jax.rules import RuleError, load_rules
 
 EPILOG_CONVERT = """\
@@ -296,13 +296,6 @@ def unwritable(destinations: list[Path]) -> str | None:
         if dest.exists() and not os.access(dest, os.W_OK):
             return f"{dest}: cannot write: the file is read-only"
     return None
-
-
-def write_report(path, diagnostics, files: int, statuses=None) -> None:
-    """--report FILE: JSON when FILE ends in .json, text otherwise; counts by code in both."""
-    path = Path(path)
-    text = (report_json if path.suffix.lower() == ".json" else report_text)(diagnostics, files, statuses)
-    atomic_write(path, text)
 
 
 def _progress(done: int, total: int) -> None:

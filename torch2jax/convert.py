@@ -26,7 +26,7 @@ from torch2jax.rules import RuleSet, load_rules
 from torch2jax.state import State
 from torch2jax.walk import Walker
 
-__all__ = ["ConversionResult", "InputError", "atomic_write", "convert_file", "convert_source", "read_source"]
+__all__ = ["ConversionResult", "InputError", "atomic_write", "convert_source", "read_source"]
 
 
 @dataclass
@@ -151,19 +151,3 @@ def _positioned(module: cst.Module, pending, path: str) -> list[Diagnostic]:
         out.append(Diagnostic(p.code, p.message, path, line, col, severity=p.severity, handled=p.handled))
     out.sort(key=lambda d: (d.line, d.column, d.code))
     return out
-
-
-def convert_file(path, output=None, *, rules=None, select=(), ignore=()) -> ConversionResult:
-    """Convert one Python file or notebook; write the result to ``output`` when given (atomically).
-
-    The input is never modified unless ``output`` is the input path itself.
-    Raises InputError for a missing or undecodable file.
-    """
-    from torch2jax.project import convert_text  # notebooks too; project imports this module
-
-    path = Path(path)
-    text = read_source(path)
-    result = convert_text(text, filename=str(path), rules=rules, select=select, ignore=ignore)
-    if output is not None and result.ok:
-        atomic_write(Path(output), result.code)
-    return result

@@ -93,7 +93,7 @@ def lint(args, config, print_diagnostics) -> int:
     for message in problems:
         print(f"torch2jax: error: {message}", file=sys.stderr)
     if args.report:
-        from torch2jax.cli import write_report
+        from torch2jax.project import write_report
 
         write_report(args.report, diagnostics, len(files))
     if broken:
@@ -147,7 +147,7 @@ def sync(args, config, print_diagnostics) -> int:  # noqa: ARG001 (one signature
             print(f"torch2jax sync: wrote {_shown(twin)} (from {_shown(path)})", file=sys.stderr)
         status = status or 1
     if args.report:
-        from torch2jax.cli import write_report
+        from torch2jax.project import write_report
 
         write_report(args.report, diagnostics, len(files))
     return status

@@ -47,6 +47,20 @@ def convert_text(text: str, *, filename: str | None = None, rules=None, select=(
     return convert_source(text, filename=filename, rules=rules, select=select, ignore=ignore)
 
 
+def convert_file(path, output=None, *, rules=None, select=(), ignore=()) -> ConversionResult:
+    """Convert one Python file or notebook; write the result to ``output`` when given (atomically).
+
+    The input is never modified unless ``output`` is the input path itself.
+    Raises InputError for a missing or undecodable file.
+    """
+    path = Path(path)
+    text = read_source(path)
+    result = convert_text(text, filename=str(path), rules=rules, select=select, ignore=ignore)
+    if output is not None and result.ok:
+        atomic_write(Path(output), result.code)
+    return result
+
+
 def convert_many(names: list[str], texts: list[str], *, rules=(), select=(), ignore=(), workers: int | None = None,
                  progress=None) -> list[ConversionResult]:
     """Results in input order; spread over ``workers`` processes (default: the CPU count) when
@@ -203,3 +217,10 @@ def _meaning(code: str) -> str:
     from torch2jax.diagnostics import CODES
 
     return CODES[code][1]
+
+
+def write_report(path, diagnostics, files: int, statuses=None) -> None:
+    """--report FILE: JSON when FILE ends in .json, text otherwise; counts by code in both."""
+    path = Path(path)
+    text = (report_json if path.suffix.lower() == ".json" else report_text)(diagnostics, files, statuses)
+    atomic_write(path, text)

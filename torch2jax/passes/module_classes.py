@@ -111,6 +111,8 @@ def drop_super_init(state: State, original: cst.Expr, updated: cst.Expr):
         return None
     if _is_super_call(original.value.func, "__init__") and not state.facts.class_bases.get(state.scope.cls):
         return REMOVE
+    if state.qualify(original.value.func) == "torch.nn.Module.__init__":  # `nn.Module.__init__(self)`
+        return REMOVE
     return None
 
 

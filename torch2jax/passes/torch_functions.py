@@ -16,6 +16,8 @@ def torch_function_call(state: State, original: cst.Call, updated: cst.Call):
     qname = state.qualify(original.func)
     if not is_torch(qname):
         return None
+    if qname == "torch.nn.Module.__init__" and id(original) in state.statement_calls and state.scope.cls is not None:
+        return updated  # the statement goes (module_classes.drop_super_init)
     if qname == "torch.manual_seed" and id(original) in state.statement_calls and len(original.args) == 1:
         return updated  # the statement becomes `rngs = nnx.Rngs(seed)` (see randomness)
     rule = state.rules.get(qname)

@@ -66,3 +66,11 @@ def test_syntax_error_position_is_pythons():
     assert not result.ok
     d = result.diagnostics[0]
     assert d.code == "T2J001" and (d.line, d.column) == expected
+
+
+def test_a_one_argument_unflatten_is_not_torchs():
+    """`treespec.unflatten(leaves)` (torch.utils._pytree) is left alone; it once crashed the Unflatten rule."""
+    source = "import torch\ndef f(spec, leaves, x):\n    return spec.unflatten(leaves), x.unflatten(1, (2, 3))\n"
+    result = convert_source(source)
+    assert "spec.unflatten(leaves)" in result.code and "x.reshape(" in result.code
+    assert not result.diagnostics

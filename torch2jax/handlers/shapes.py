@@ -112,6 +112,8 @@ def unflatten(rule, node, state, receiver):
     """nn.Unflatten(dim, sizes) / x.unflatten(dim, sizes): one axis reshaped into several."""
     bound = bind(rule, node, receiver)
     sizes_node = bound.get("unflattened_size", bound.get("sizes"))
+    if sizes_node is None or "dim" not in bound:
+        raise NotTorch  # `treespec.unflatten(leaves)`: torch's unflatten takes a dim and sizes
     dim_node = bound["dim"]
     if rule.kind == "module_fn":
         x = "x"

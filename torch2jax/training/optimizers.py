@@ -204,6 +204,12 @@ class _Build:
     support: list[str] = field(default_factory=list)
 
 
+def clip_transform(clip: tuple[str, str]) -> str:
+    """``clip_grad_norm_`` / ``clip_grad_value_`` as the Optax transformation that goes first."""
+    kind, value = clip
+    return f"optax.clip_by_global_norm({value})" if kind == "norm" else f"optax.clip({value})"
+
+
 def optax_for(torch_name: str, args: dict[str, str], *, settable_lr: bool = False, schedule: str | None = None,
               clip: tuple[str, str] | None = None, momentum_schedule: str | None = None) -> OptaxExpr:
     """The Optax transformation for ``torch_name(params, **args)``; ``args`` are source texts by name.
@@ -219,8 +225,7 @@ def optax_for(torch_name: str, args: dict[str, str], *, settable_lr: bool = Fals
     full = {**defaults, **{k: v for k, v in args.items() if k not in IRRELEVANT}}
     build = _Build()
     if clip is not None:
-        kind, value = clip
-        build.before.append(f"optax.clip_by_global_norm({value})" if kind == "norm" else f"optax.clip({value})")
+        build.before.append(clip_transform(clip))
     if _flag(full, "maximize"):
         build.before.append("optax.scale(-1.0)")
     core = _CORES[torch_name.rsplit(".", 1)[-1]](full, build)  # a function of the learning-rate text

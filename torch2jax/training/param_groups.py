@@ -16,7 +16,7 @@ import libcst as cst
 from torch2jax.names import dotted_name
 from torch2jax.syntax import code_of
 from torch2jax.training.errors import NotTranslatable
-from torch2jax.training.optimizers import OptaxExpr, optax_for
+from torch2jax.training.optimizers import OptaxExpr, clip_transform, optax_for
 
 
 @dataclass(frozen=True)
@@ -97,9 +97,7 @@ def grouped_optax(torch_name: str, args: dict[str, str], groups: list[Group],
     text = (f"optax.multi_transform({{{table}}}, "
             f"lambda params: jax.tree_util.tree_map_with_path(lambda path, _: {condition}, params))")
     if clip is not None:
-        kind, value = clip
-        clipping = f"optax.clip_by_global_norm({value})" if kind == "norm" else f"optax.clip({value})"
-        text = f"optax.chain({clipping}, {text})"
+        text = f"optax.chain({clip_transform(clip)}, {text})"
     return OptaxExpr(text, False, tuple(dict.fromkeys(support)))
 
 

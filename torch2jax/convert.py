@@ -35,6 +35,9 @@ class ConversionResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     changed: bool = False
     ok: bool = True  # False when the input could not be converted at all (exit 2)
+    # The torch names of the rules that translated something in this file (a rule whose call was
+    # reported and left as torch is not among them).
+    rules_applied: frozenset[str] = frozenset()
 
     @property
     def needs_attention(self) -> bool:
@@ -127,7 +130,7 @@ def _convert(source: str, path: str, ruleset: RuleSet) -> ConversionResult:
     made_unused = _made_unused(source, new_module, facts.imports, used)
     made_unused |= {name for name in state.support if name in facts.imports.aliases}  # defined by the output now
     code = settle_imports(new_module, facts.imports, state.imports.needed, used, made_unused).code
-    return ConversionResult(code, diagnostics, changed=code != source)
+    return ConversionResult(code, diagnostics, changed=code != source, rules_applied=frozenset(state.rules_applied))
 
 
 def _made_unused(source: str, new_module: cst.Module, imports: ImportTable, used: set[str]) -> set[str]:

@@ -69,7 +69,7 @@ def convert_notebook(text: str, *, filename: str | None = None, rules=None, sele
     if not result.ok:  # a cell that is not Python even with its IPython lines set aside
         return ConversionResult(text, diagnostics, changed=False, ok=False)
     if not result.changed:
-        return ConversionResult(text, diagnostics, changed=False)
+        return ConversionResult(text, diagnostics, changed=False, rules_applied=result.rules_applied)
 
     converted = _split(result.code, code_cells)
     if converted is None:  # a rewrite lost or moved a cell boundary: better unchanged than misplaced
@@ -83,8 +83,8 @@ def convert_notebook(text: str, *, filename: str | None = None, rules=None, sele
             cells[i]["source"] = _lines(new)
             changed = True
     if not changed:
-        return ConversionResult(text, diagnostics, changed=False)
-    return ConversionResult(_dump(notebook, text), diagnostics, changed=True)
+        return ConversionResult(text, diagnostics, changed=False, rules_applied=result.rules_applied)
+    return ConversionResult(_dump(notebook, text), diagnostics, changed=True, rules_applied=result.rules_applied)
 
 
 def _load(text: str) -> dict:

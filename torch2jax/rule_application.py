@@ -15,6 +15,7 @@ from torch2jax.syntax import call, code_of
 
 
 def apply_rule(state: State, rule: Rule, original: cst.Call, updated: cst.Call, receiver) -> cst.BaseExpression:
+    reported_before = len(state.pending)
     if rule.handler:
         new = HANDLERS[rule.handler](rule, updated, state, receiver)
     else:
@@ -25,6 +26,7 @@ def apply_rule(state: State, rule: Rule, original: cst.Call, updated: cst.Call, 
     if rule.status == "approximate":
         code = "T2J104" if "BatchNorm" in rule.torch else ("T2J101" if rule.kind in ("layer", "module_fn") else "T2J301")
         state.report(code, f"`{rule.torch}`: {rule.note}", node=original, handled=True)
+    state.applied(rule, reported_before)
     return new
 
 

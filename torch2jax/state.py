@@ -49,6 +49,7 @@ class State:
         self.rules = rules
         self.imports = Imports()
         self.pending: list[Pending] = []
+        self.rules_applied: set[str] = set()  # torch names of the rules that translated something (see applied)
         self.scopes: list[Scope] = [Scope(None, None, False, frozenset())]
         self.classes: list[tuple[str, bool]] = []  # (name, is an nn.Module subclass)
         self.markers: list[list[str]] = []  # per open statement: marker comments to attach
@@ -178,6 +179,12 @@ class State:
             text = marker(code, message)
             if text not in self.markers[-1]:
                 self.markers[-1].append(text)
+
+    def applied(self, rule, reported_before: int) -> None:
+        """Record ``rule`` as applied unless its application reported something it did not handle
+        (a T2J302, T2J102 ...: the call was left as torch, so the rule translated nothing)."""
+        if all(p.handled for p in self.pending[reported_before:]):
+            self.rules_applied.add(rule.torch)
 
     # ------------------------------------------------------------------ randomness
     def rngs_expr(self) -> cst.BaseExpression:

@@ -54,15 +54,18 @@ def torch_value(state: State, original, updated):
     rule = state.rules.get(qname)
     typed = state.in_annotation or state.in_type_check(original)
     if typed and rule is not None and rule.target.startswith("flax.nnx."):  # a Flax class: nnx.Linear, nnx.Param
+        state.applied(rule, len(state.pending))
         return state.imports.ref(rule.target)
     if state.in_annotation and not (rule is not None and rule.kind == "constant"):
         if qname not in QUIET:
             state.annotations[-1] = True  # the annotation becomes a string (see below)
         return None
     if rule is not None and rule.kind == "constant":
+        state.applied(rule, len(state.pending))
         return state.imports.source(rule.target)
     if rule is not None and rule.kind == "function" and not rule.handler and not rule.target_is_method:
         # torch's defaults that differ from the target's stay stated: F.gelu -> partial(jax.nn.gelu, approximate=False)
+        state.applied(rule, len(state.pending))
         return module_function(state, state.imports.ref(rule.target), target_arguments(rule, {}, state.imports))
     if qname in BACKEND_FLAGS and is_assigned_flag(state, original):  # the statement goes (backend_flags)
         return None

@@ -111,5 +111,5 @@ def test_methods_jax_lacks_on_known_tensors_are_reported():
     reported = sorted(d.message.split("`")[1] for d in result.diagnostics if d.code == "T2J901")
     assert reported == ["d.unique(...)"], [d.text() for d in result.diagnostics]
     assert "jnp.issubdtype(h.dtype, jnp.floating)" in result.code and "jnp.where(h > 0, mask, 0.0)" in result.code
-    assert "jnp.linalg.norm(h)" in result.code and "blk.norm(h)" in result.code
+    assert "jnp.linalg.vector_norm(h)" in result.code and "blk.norm(h)" in result.code
 

@@ -107,3 +107,16 @@ def unbiased_ddof(node, rule) -> cst.BaseExpression:
     if isinstance(value, bool):
         return value_expr(int(value))
     return expr(f"int({code_of(node)})")
+
+
+@value_transform("vector_norm_ord")
+def vector_norm_ord(node, rule) -> cst.BaseExpression:
+    """torch.norm's ``p`` as ``jnp.linalg.vector_norm``'s ``ord``: ``'fro'`` is the 2-norm of the
+    elements; the nuclear norm is a matrix norm, not translated here."""
+    value = literal(node)
+    if value == "fro":
+        return value_expr(2)
+    if isinstance(value, str):
+        raise Unsupported("T2J302", f"p={value!r} is a matrix norm: write jnp.linalg.norm(x, {value!r}, axis=...) "
+                          "over the two axes")
+    return node

@@ -7,6 +7,7 @@ Unsupported. Importing this package registers every handler.
 """
 
 from torch2jax.handlers import (  # noqa: F401  (imported for registration)
+    activations,
     attention,
     convolution,
     data,

@@ -69,9 +69,10 @@ def check_supported(rule: Rule, name: str, spec: ArgSpec, value) -> None:
     if lit is MISSING or lit not in spec.supported:
         shown = code_of(value) if isinstance(value, cst.BaseExpression) else str(value)
         allowed = ", ".join(repr(v) for v in spec.supported)
+        what = f"only {allowed} can be translated" if spec.supported else f"translated only without `{name}`"
         raise Unsupported(
             "T2J102" if rule.kind in ("layer", "module_fn") else "T2J302",
-            f"`{rule.torch}` with {name}={shown}: only {allowed} can be translated" + (f"; {spec.note}" if spec.note else ""),
+            f"`{rule.torch}` with {name}={shown}: {what}" + (f"; {spec.note}" if spec.note else ""),
         )
 
 

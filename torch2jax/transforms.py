@@ -100,6 +100,24 @@ def shape(nodes, rule) -> cst.BaseExpression:
     return cst.Tuple([cst.Element(n) for n in nodes])
 
 
+@value_transform("axes")
+def axes(nodes, rule) -> cst.BaseExpression:
+    """``x.permute(1, 0)`` or ``x.permute((1, 0))`` as one tuple of axes; ``x.permute(0)`` (a 1-D
+    array) as ``(0,)``: jnp.transpose takes no bare integer."""
+    if isinstance(nodes, list) and len(nodes) == 1 and isinstance(literal(nodes[0]), int):
+        return cst.Tuple([cst.Element(nodes[0])])
+    return shape(nodes, rule)
+
+
+@value_transform("sequence_items")
+def sequence_items(nodes, rule):
+    """``torch.meshgrid([a, b])`` / ``torch.einsum(eq, [a, b])``: torch also takes the tensors as one
+    list or tuple; the jnp function takes them one by one."""
+    if isinstance(nodes, list) and len(nodes) == 1 and isinstance(nodes[0], (cst.List, cst.Tuple)):
+        return [e.value for e in nodes[0].elements]
+    return nodes
+
+
 @value_transform("unbiased_ddof")
 def unbiased_ddof(node, rule) -> cst.BaseExpression:
     """torch's ``unbiased`` flag as numpy's ``ddof`` (torch defaults to the unbiased estimate)."""

@@ -35,7 +35,8 @@ def device(rule, node, state, receiver):
         target = bound.get("dtype") or bound.get("device")
         # The argument was rewritten already: torch.float32 arrives as jnp.float32.
         dotted = dotted_name(target) if target is not None else None
-        if dotted and dotted.startswith("jnp.") and dotted[4:].rstrip("_") in DTYPE_NAMES:
+        dtype_of = isinstance(target, cst.Attribute) and target.attr.value == "dtype"  # x.to(y.dtype)
+        if dtype_of or (dotted and dotted.startswith("jnp.") and dotted[4:].rstrip("_") in DTYPE_NAMES):
             return call(cst.Attribute(value=receiver, attr=cst.Name("astype")), [target])
         if literal(target) is MISSING and not (isinstance(target, cst.Name) and "device" in target.value):
             if not (isinstance(target, cst.Attribute) and target.attr.value == "device"):

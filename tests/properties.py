@@ -164,10 +164,15 @@ def check(outputs, inputs: dict, layers=None, *, body="", train=False, grads=Tru
             and te.is_floating_point()] if grads else []
     graphdef, state = nnx.split(j)
 
+    constants = {}  # results that are Python values (x.size(1), finfo(...).max): kept as they are, not traced
+
     def pure(state, *xs):
         out = _flat(nnx.merge(graphdef, state)(*xs), False)
         assert len(out) == len(t_out), f"{len(out)} results, torch {len(t_out)}"
-        return tuple(out[k] for k in diff), out
+        for k, o in enumerate(out):
+            if not isinstance(o, jax.Array):
+                constants[k] = o
+        return tuple(out[k] for k in diff), [None if k in constants else o for k, o in enumerate(out)]
 
     j_in = [jnp.asarray(inputs[n]) for n in names]
     rng = np.random.default_rng(1)
@@ -188,6 +193,7 @@ def check(outputs, inputs: dict, layers=None, *, body="", train=False, grads=Tru
         j_out, j_grads = run(state, j_in, j_cots)
     else:
         j_out, j_grads = lowered.compile(compiler_options=FAST_COMPILE)(state, j_in, j_cots)
+    j_out = [constants.get(k, o) for k, o in enumerate(j_out)]
     for label, te, ja in zip(labels, t_out, j_out):
         compare(label, te, ja, tol)
     if not diff:
@@ -212,7 +218,7 @@ def _compare_gradients(t, j, t_in, floats, names, t_diff, cots, j_grads, tol, wh
     t_grads = torch.autograd.grad(total, wrt, retain_graph=True, allow_unused=True)
     g_state, *g_in = j_grads
     for i, g in zip(floats, t_grads[:len(floats)]):
-        compare(f"{what}/d{names[i]}", torch.zeros(t_in[i].shape) if g is None else g, g_in[i], tol)
+        compare(f"{what}/d{names[i]}", torch.zeros_like(t_in[i]) if g is None else g, g_in[i], tol)
     param_grads = {p: g.numpy() for p, g in zip(t_params, t_grads[len(floats):]) if g is not None}
     if not param_grads:
         return

@@ -90,6 +90,32 @@ def sort(rule, node, state, receiver):
     return pair(state, values, indices)
 
 
+def _index_grid(state, index, dim):
+    """``tuple(jnp.indices(index.shape).at[dim].set(index))``: every position of ``index``, with its
+    ``dim`` coordinate replaced by the index's value (torch's definition of gather and scatter)."""
+    indices = state.imports.ref("jax.numpy.indices")
+    grid = call(cst.Attribute(value=cst.Subscript(
+        value=cst.Attribute(value=call(indices, [cst.Attribute(value=index, attr=cst.Name("shape"))]), attr=cst.Name("at")),
+        slice=[cst.SubscriptElement(cst.Index(dim))]), attr=cst.Name("set")), [index])
+    return call(cst.Name("tuple"), [grid])
+
+
+@handler("gather")
+def gather(rule, node, state, receiver):
+    """x.gather(dim, index) -> x[tuple(jnp.indices(index.shape).at[dim].set(index))]: torch's index may
+    be smaller than x along the other axes too (jnp.take_along_axis would broadcast it instead)."""
+    bound = bind(rule, node, receiver)
+    if "sparse_grad" in bound and literal(bound["sparse_grad"]) is not False:
+        raise Unsupported("T2J302", f"`{rule.torch}` with sparse_grad= is not translated")
+    x, index, dim = bound.get("input", receiver), bound["index"], bound["dim"]
+    if not simple(index):  # read once: jnp.take_along_axis, the same where the index spans the other axes
+        state.report("T2J301", f"`{rule.torch}` with an index expression: jnp.take_along_axis broadcasts an index "
+                     "of size 1 along another axis where torch takes that one slice; bind the index to a name for "
+                     "torch's gather exactly", handled=True, mark=True)
+        return call(state.imports.ref("jax.numpy.take_along_axis"), [x, index], {"axis": dim})
+    return cst.Subscript(value=x, slice=[cst.SubscriptElement(cst.Index(_index_grid(state, index, dim)))])
+
+
 @handler("scatter")
 def scatter(rule, node, state, receiver):
     """x.scatter(dim, index, src) -> x.at[idx].set(src): idx is the index grid of ``index`` with
@@ -104,11 +130,7 @@ def scatter(rule, node, state, receiver):
     src = bound.get("src", bound.get("value"))
     if src is None:
         raise Unsupported("T2J302", f"`{rule.torch}` needs src or value")
-    indices = state.imports.ref("jax.numpy.indices")
-    grid = call(cst.Attribute(value=cst.Subscript(
-        value=cst.Attribute(value=call(indices, [cst.Attribute(value=index, attr=cst.Name("shape"))]), attr=cst.Name("at")),
-        slice=[cst.SubscriptElement(cst.Index(dim))]), attr=cst.Name("set")), [index])
     where = cst.Subscript(value=cst.Attribute(value=x, attr=cst.Name("at")),
-                          slice=[cst.SubscriptElement(cst.Index(call(cst.Name("tuple"), [grid])))])
+                          slice=[cst.SubscriptElement(cst.Index(_index_grid(state, index, dim)))])
     verb = "add" if rule.torch.endswith("scatter_add") else "set"
     return call(cst.Attribute(value=where, attr=cst.Name(verb)), [src])

@@ -138,3 +138,12 @@ def vector_norm_ord(node, rule) -> cst.BaseExpression:
         raise Unsupported("T2J302", f"p={value!r} is a matrix norm: write jnp.linalg.norm(x, {value!r}, axis=...) "
                           "over the two axes")
     return node
+
+
+@value_transform("class_count")
+def class_count(node, rule) -> cst.BaseExpression:
+    """F.one_hot's ``num_classes``: torch's default, -1, is the largest label + 1, a value of the data."""
+    if literal(node) == -1:
+        raise Unsupported("T2J302", "F.one_hot without num_classes (or -1) counts the classes from the data; "
+                          "give the number of classes")
+    return node

@@ -6,7 +6,10 @@
   rounds half-pixel centres instead, which differs unless the ratio is an integer); that is
   ``jnp.take`` per spatial axis.
 - ``align_corners=True`` maps the corner pixels onto each other: ``jax.image.scale_and_translate``
-  with scale ``(out - 1) / (in - 1)`` and the matching translation.
+  with scale ``(out - 1) / (in - 1)`` and the matching translation. Where a side is 1, torch takes
+  the first pixel: the scale ``max(out - 1, 1) / max(in - 1, 0.4)`` keeps every sample on it then
+  (an output of 1 samples input position 0; an input of 1 is sampled within 0.4 of its centre, inside
+  the half pixel where jax.image keeps samples).
 - ``bicubic`` is reported: torch's cubic kernel (a = -0.75, border pixels repeated) is not
   ``jax.image``'s (a = -0.5, weights renormalised at the border).
 """
@@ -124,7 +127,10 @@ def _resize_text(state, x, mode, align, size, scale, rank) -> str:
         return f"{ref('jax.image.resize')}({x}, {_shape(x, sizes)}, {method!r}, antialias=False)"
     if isinstance(sizes, str):
         raise Unsupported("T2J302", "align_corners=True: give the size per spatial dimension")
-    scales = ", ".join(f"({s} - 1) / ({x}.shape[{2 + i}] - 1)" for i, s in enumerate(sizes))
+    def steps(s: str) -> str:  # out - 1, at least 1
+        return str(max(int(s) - 1, 1)) if s.isdigit() else f"max({s} - 1, 1)"
+
+    scales = ", ".join(f"{steps(s)} / max({x}.shape[{2 + i}] - 1, 0.4)" for i, s in enumerate(sizes))
     axes = ", ".join(str(2 + i) for i in range(len(sizes)))
     if len(sizes) == 1:
         axes += ","

@@ -102,8 +102,8 @@ ENCODER_LAYER = '''class {name}(nnx.Module):
         self.dropout = nnx.Dropout(dropout, rngs=rngs)
         self.linear2 = nnx.Linear(dim_feedforward, d_model, use_bias=bias, rngs=rngs)
         self.norm_first = norm_first
-        self.norm1 = nnx.LayerNorm(d_model, epsilon=layer_norm_eps, use_bias=bias, rngs=rngs)
-        self.norm2 = nnx.LayerNorm(d_model, epsilon=layer_norm_eps, use_bias=bias, rngs=rngs)
+        self.norm1 = nnx.LayerNorm(d_model, epsilon=layer_norm_eps, use_bias=bias, use_fast_variance=False, rngs=rngs)
+        self.norm2 = nnx.LayerNorm(d_model, epsilon=layer_norm_eps, use_bias=bias, use_fast_variance=False, rngs=rngs)
         self.dropout1 = nnx.Dropout(dropout, rngs=rngs)
         self.dropout2 = nnx.Dropout(dropout, rngs=rngs)
 {activation}
@@ -138,9 +138,9 @@ DECODER_LAYER = '''class {name}(nnx.Module):
         self.dropout = nnx.Dropout(dropout, rngs=rngs)
         self.linear2 = nnx.Linear(dim_feedforward, d_model, use_bias=bias, rngs=rngs)
         self.norm_first = norm_first
-        self.norm1 = nnx.LayerNorm(d_model, epsilon=layer_norm_eps, use_bias=bias, rngs=rngs)
-        self.norm2 = nnx.LayerNorm(d_model, epsilon=layer_norm_eps, use_bias=bias, rngs=rngs)
-        self.norm3 = nnx.LayerNorm(d_model, epsilon=layer_norm_eps, use_bias=bias, rngs=rngs)
+        self.norm1 = nnx.LayerNorm(d_model, epsilon=layer_norm_eps, use_bias=bias, use_fast_variance=False, rngs=rngs)
+        self.norm2 = nnx.LayerNorm(d_model, epsilon=layer_norm_eps, use_bias=bias, use_fast_variance=False, rngs=rngs)
+        self.norm3 = nnx.LayerNorm(d_model, epsilon=layer_norm_eps, use_bias=bias, use_fast_variance=False, rngs=rngs)
         self.dropout1 = nnx.Dropout(dropout, rngs=rngs)
         self.dropout2 = nnx.Dropout(dropout, rngs=rngs)
         self.dropout3 = nnx.Dropout(dropout, rngs=rngs)

@@ -12,11 +12,12 @@ import jax.numpy as jnp  # noqa: E402
 from flax import nnx  # noqa: E402
 from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
 
-from numeric import translate  # noqa: E402
+from numeric import covers, translate  # noqa: E402
 from torch2jax import load_torch_weights  # noqa: E402
 
 jax.config.update("jax_default_matmul_precision", "highest")
-SETTINGS = settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=6, deadline=None, derandomize=True, database=None,
+                    suppress_health_check=[HealthCheck.too_slow])
 TOL = 3e-5
 
 TEMPLATE = """
@@ -96,6 +97,7 @@ def _normal(rng, *shape):
     return rng.normal(size=shape).astype(np.float32)
 
 
+@covers("torch.nn.MultiheadAttention")
 @given(
     heads=st.integers(1, 3),
     head_dim=st.integers(1, 4),
@@ -139,6 +141,7 @@ def test_multihead_attention_unbatched_and_self_attention():
     check("nn.MultiheadAttention(8, 2)", [x], "self.layer(args[0], args[0], args[0])")
 
 
+@covers("torch.nn.functional.scaled_dot_product_attention")
 @given(
     batch=st.integers(1, 2),
     heads=st.integers(1, 3),
@@ -181,6 +184,7 @@ def test_scaled_dot_product_attention_dropout_in_training():
     assert np.allclose(out * 2, np.round(out * 2)) and out.std() > 0.1 and abs(out.mean() - 1.0) < 0.15
 
 
+@covers("torch.nn.TransformerEncoderLayer")
 @given(
     norm_first=st.booleans(),
     activation=st.sampled_from(["'relu'", "'gelu'", "F.gelu"]),
@@ -201,6 +205,7 @@ def test_transformer_encoder_layer(norm_first, activation, batch_first, bias, he
           float_inputs=[0], train=True)
 
 
+@covers("torch.nn.TransformerEncoder")
 @given(norm_first=st.booleans(), batch_first=st.booleans(), layers=st.integers(1, 3), final_norm=st.booleans())
 @SETTINGS
 def test_transformer_encoder(norm_first, batch_first, layers, final_norm):
@@ -210,6 +215,7 @@ def test_transformer_encoder(norm_first, batch_first, layers, final_norm):
     check(layer, [x])
 
 
+@covers("torch.nn.TransformerDecoderLayer", "torch.nn.TransformerDecoder")
 @given(norm_first=st.booleans(), batch_first=st.booleans(), activation=st.sampled_from(["'relu'", "'gelu'"]))
 @SETTINGS
 def test_transformer_decoder_layer_and_stack(norm_first, batch_first, activation):

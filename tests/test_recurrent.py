@@ -12,11 +12,12 @@ import jax.numpy as jnp  # noqa: E402
 from flax import nnx  # noqa: E402
 from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
 
-from numeric import translate  # noqa: E402
+from numeric import covers, translate  # noqa: E402
 from torch2jax import convert_source, load_torch_weights  # noqa: E402
 
 jax.config.update("jax_default_matmul_precision", "highest")
-SETTINGS = settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=8, deadline=None, derandomize=True, database=None,
+                    suppress_health_check=[HealthCheck.too_slow])
 TOL = 2e-5
 
 TEMPLATE = """
@@ -75,6 +76,7 @@ def check(layer: str, x: np.ndarray, state=(), train=False):
     return t_out, j_out
 
 
+@covers("torch.nn.LSTM", "torch.nn.GRU", "torch.nn.RNN")
 @given(
     kind=st.sampled_from(["LSTM", "GRU", "RNN"]),
     input_size=st.integers(1, 6),
@@ -125,6 +127,7 @@ def test_dropout_between_layers_in_train_mode_only():
     assert np.abs(np.asarray(train_out) - np.asarray(eval_out)).max() > 1e-3
 
 
+@covers("torch.nn.LSTMCell", "torch.nn.GRUCell", "torch.nn.RNNCell")
 @given(
     kind=st.sampled_from(["LSTMCell", "GRUCell", "RNNCell"]),
     input_size=st.integers(1, 6),

@@ -64,14 +64,25 @@ def _torch_kept():
 
 
 def torch_tensors(source) -> dict[str, np.ndarray]:
-    """A torch module's state dict (and non-persistent buffers), or a state dict, as numpy."""
+    """A torch module's state dict (and non-persistent buffers), or a state dict, as numpy.
+
+    The buffers of a loss module (``nn.CrossEntropyLoss(weight=...)``'s class weights) are left
+    out: the translation writes the loss as an expression with those values, no variables."""
     if hasattr(source, "state_dict") and callable(source.state_dict):
         tensors = dict(source.state_dict())
         for name, buf in source.named_buffers():
             tensors.setdefault(name, buf)
+        losses = [f"{name}." for name, module in source.named_modules() if name and _is_loss(module)]
+        tensors = {k: v for k, v in tensors.items() if not k.startswith(tuple(losses))}
     else:
         tensors = dict(source)
     return {k: _to_numpy(v) for k, v in tensors.items() if v is not None}
+
+
+def _is_loss(module) -> bool:
+    from torch.nn.modules.loss import _Loss
+
+    return isinstance(module, _Loss)
 
 
 def _layout_wrapped(seq) -> object | None:

@@ -127,13 +127,14 @@ def compare(what: str, expected, actual, tol: float) -> float:
 
 
 def check(outputs, inputs: dict, layers=None, *, body="", train=False, grads=True, tol=2e-5, grad_tol=None,
-          allow=(), header=HEADER, perturb=True):
+          allow=(), header=HEADER, perturb=True, constant=()):
     """Translate the module the arguments describe and compare every output (see the module docstring).
 
     ``outputs``: torch expressions over the inputs (and ``self.<layer>``); ``inputs``: name -> numpy
     array; ``layers``: attribute -> torch constructor expression; ``body``: statements before the
-    return; ``allow``: warning codes expected (an approximate rule's report). Returns the result of
-    the conversion (its code and diagnostics)."""
+    return; ``allow``: warning codes expected (an approximate rule's report); ``constant``: float
+    inputs not differentiated (torch has no derivative for a loss's class weights). Returns the
+    result of the conversion (its code and diagnostics)."""
     code = source(outputs, list(inputs), layers, body, header)
     result = convert(code)
     assert result.ok
@@ -154,7 +155,7 @@ def check(outputs, inputs: dict, layers=None, *, body="", train=False, grads=Tru
 
     names = list(inputs)
     t_in = [torch.from_numpy(np.array(inputs[n])) for n in names]
-    floats = [i for i, x in enumerate(t_in) if x.is_floating_point()]
+    floats = [i for i, x in enumerate(t_in) if x.is_floating_point() and names[i] not in constant]
     for i in floats:
         t_in[i].requires_grad_(grads)
     t_raw = t(*t_in)

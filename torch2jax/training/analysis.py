@@ -509,7 +509,10 @@ def _plan(facts, imports, scope, body, start, b, backward: cst.Call, func) -> St
         c = _method_call(body[i], "step")
         var = _variable(c.func.value) if c is not None else None
         sched = facts.lookup(scope, var) if var else None
-        if sched is not None and sched.kind == "scheduler" and sched.optimizer == optimizer and not c.args:
+        # (a scheduler whose rate Python computes, LambdaLR, keeps its step() where it is: the step
+        # counts and sets the rate, as an epoch scheduler's does)
+        if sched is not None and sched.kind == "scheduler" and sched.optimizer == optimizer and not c.args \
+                and sched.torch.rsplit(".", 1)[-1] not in MANUAL_SCHEDULERS:
             scheduler_steps.append(i)
             if sched.call is not None:
                 facts.per_batch_schedulers.add(id(sched.call))

@@ -384,13 +384,16 @@ def _rngs_functions(facts: FileFacts, gathered: dict[FuncKey, _Calls], rules: Ru
         for key, g in gathered.items():
             if key in facts.needs_rngs or key in facts.seeded:
                 continue
+            # a module method drawing at call time draws from the module's own `self.rngs`
+            own = key[0] in facts.module_classes and key[1] != "__init__" and any(
+                c in facts.draws_at_call for c in mro(facts, key[0]))
             for call in g.calls:
                 qname = facts.imports.qualify(call.func)
                 rule = rules.get(qname) if qname else None
                 target = _callee_key(facts, call, key[0])
                 if (
                     (rule is not None and rule.rngs)
-                    or qname in RANDOM_FACTORIES
+                    or (qname in RANDOM_FACTORIES and not own)
                     or qname in RANDOM_INITS
                     or (isinstance(call.func, cst.Attribute) and call.func.attr.value in RANDOM_INIT_METHODS)
                     or builds_module(facts, key[0] if key[0] in facts.module_classes else None, key, call.func)

@@ -41,7 +41,9 @@ def random_like(rule, node, state, receiver):
         low, high = (bound.get("low"), bound.get("high"))
         if high is None:  # randint_like(x, high)
             low, high = value_expr(0), low
-        return call(state.imports.ref(rule.target), [_key(state, rule, "sample"), shape, low or value_expr(0), high, dtype])
+        # integers drawn, then cast: torch gives x's dtype, a float one too (jax.random.randint takes only integer dtypes)
+        draw = call(state.imports.ref(rule.target), [_key(state, rule, "sample"), shape, low or value_expr(0), high])
+        return call(cst.Attribute(value=draw, attr=cst.Name("astype")), [dtype])
     return call(state.imports.ref(rule.target), [_key(state, rule, "sample"), shape, dtype])
 
 
@@ -67,13 +69,18 @@ def randint(rule, node, state, receiver):
 
 @handler("bernoulli")
 def bernoulli(rule, node, state, receiver):
-    """``torch.bernoulli(p)`` -> ``jax.random.bernoulli(key, p).astype(p.dtype)`` (torch returns p's dtype)."""
+    """``torch.bernoulli(p)`` -> ``jax.random.bernoulli(key, p).astype(p.dtype)`` (torch returns p's dtype);
+    ``torch.bernoulli(x, p)`` draws with the probability ``p`` in ``x``'s shape and dtype."""
     bound = bind(rule, node, receiver)
-    p = bound["input"]
-    if not simple(p):
+    x = bound["input"]
+    if not simple(x):
         raise Unsupported("T2J302", "`torch.bernoulli` of an expression: bind the probabilities to a name first")
-    draw = call(state.imports.ref("jax.random.bernoulli"), [_key(state, rule, "sample"), p])
-    return call(cst.Attribute(value=draw, attr=cst.Name("astype")), [cst.Attribute(value=p, attr=cst.Name("dtype"))])
+    if "p" in bound:
+        shape = cst.Attribute(value=x, attr=cst.Name("shape"))
+        draw = call(state.imports.ref("jax.random.bernoulli"), [_key(state, rule, "sample"), bound["p"], shape])
+    else:
+        draw = call(state.imports.ref("jax.random.bernoulli"), [_key(state, rule, "sample"), x])
+    return call(cst.Attribute(value=draw, attr=cst.Name("astype")), [cst.Attribute(value=x, attr=cst.Name("dtype"))])
 
 
 @handler("multinomial")

@@ -1,0 +1,214 @@
+"""Property tests of the layer rules: Linear and the containers, convolutions and their transposes,
+normalisations, embedding, dropout (eval), PReLU, pooling, resampling and padding. Hypothesis draws the
+hyperparameters each rule handles (kernel, stride, padding, dilation, groups, bias, eps, momentum,
+affine, sizes, modes...) and the input shapes; torch's weights are transferred, and outputs and the
+gradients of the input and of every parameter are compared against torch (tests/properties.py)."""
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("jax")
+
+from hypothesis import given, strategies as st  # noqa: E402
+
+from numeric import covers  # noqa: E402
+from properties import FEW, SETTINGS, check, data  # noqa: E402
+from strategies import call_args  # noqa: E402
+
+BATCHNORM = ("T2J104",)  # BatchNorm's running variance: Flax keeps the biased estimate (reported, approximate)
+
+
+@covers("torch.nn.Linear", "torch.nn.Sequential", "torch.nn.ModuleList", "torch.nn.ModuleDict", "torch.nn.Identity",
+        "torch.nn.Parameter")
+@SETTINGS
+@given(fin=st.integers(1, 5), fout=st.integers(1, 5), bias=st.sampled_from([None, True, False]), batch=st.sampled_from([(), (3,), (2, 2)]),
+       depth=st.integers(1, 3), seed=st.integers(0, 9))
+def test_linear_and_containers(fin, fout, bias, batch, depth, seed):
+    args = call_args(bias=bias)
+    extra = f", {args}" if args else ""
+    chain = ", ".join([f"nn.Linear({fin}, {fin}{extra})", "nn.Tanh()"] * (depth - 1) + [f"nn.Linear({fin}, {fout}{extra})"])
+    layers = {"fc": f"nn.Linear({fin}, {fout}{extra})", "fc_positional": f"nn.Linear({fin}, {fout}, {bias is not False})",
+              "seq": f"nn.Sequential({chain})", "blocks": f"nn.ModuleList([nn.Linear({fin}, {fin}) for _ in range({depth})])",
+              "heads": f"nn.ModuleDict({{'a': nn.Linear({fin}, 2), 'b': nn.Sequential(nn.Identity(), nn.Linear({fin}, 1))}})",
+              "same": "nn.Identity()", "same_args": "nn.Identity(54, unused_argument=0.1)",
+              "scale": f"nn.Parameter(torch.ones({fout}) * 0.5)", "frozen": f"nn.Parameter(torch.zeros({fin}), requires_grad=False)"}
+    body = "h = x\nfor block in self.blocks:\n    h = torch.tanh(block(h))"
+    outputs = ["self.fc(x)", "self.fc_positional(x) * self.scale", "self.seq(x)", "h", "self.blocks[-1](x)",
+               "self.heads['a'](x)", "self.heads['b'](x)", "self.same(x)", "self.same_args(x)", "x + self.frozen"]
+    check(outputs, {"x": data(batch + (fin,), seed)}, layers, body=body)
+
+
+@covers("torch.nn.Conv1d", "torch.nn.Conv2d", "torch.nn.Conv3d")
+@SETTINGS
+@given(cin=st.integers(1, 3), mult=st.integers(1, 2), k=st.integers(1, 3), stride=st.integers(1, 2),
+       padding=st.sampled_from([0, 1, 2, "'same'", "'valid'", "tuple"]), dilation=st.integers(1, 2),
+       grouped=st.booleans(), bias=st.booleans(), seed=st.integers(0, 9))
+def test_convolutions(cin, mult, k, stride, padding, dilation, grouped, bias, seed):
+    if padding == "'same'":
+        stride = 1  # torch: padding='same' only with stride 1
+    groups = cin if grouped else 1
+    cout = cin * mult if grouped else mult + 1
+    layers, outputs, inputs = {}, [], {}
+    for n, side in ((1, 9), (2, 7), (3, 5)):
+        pad = str(tuple(range(n))) if padding == "tuple" else padding
+        args = f"{cin}, {cout}, {k}, stride={stride}, padding={pad}, dilation={dilation}, groups={groups}, bias={bias}"
+        layers[f"conv{n}"] = f"nn.Conv{n}d({args})"
+        layers[f"seq{n}"] = f"nn.Sequential(nn.Conv{n}d({args}), nn.ReLU())"  # wrapped to keep NCHW
+        layers[f"kt{n}"] = f"nn.Conv{n}d({cin}, 2, kernel_size={(k,) * n}, stride={(stride,) * n})"
+        outputs += [f"self.conv{n}(x{n})", f"self.seq{n}(x{n})", f"self.kt{n}(x{n})"]
+        inputs[f"x{n}"] = data((2, cin) + (side,) * n, seed + n)
+    check(outputs, inputs, layers)
+
+
+@covers("torch.nn.ConvTranspose1d", "torch.nn.ConvTranspose2d", "torch.nn.ConvTranspose3d")
+@SETTINGS
+@given(cin=st.integers(1, 3), cout=st.integers(1, 3), k=st.integers(1, 3), stride=st.integers(1, 3), padding=st.integers(0, 2),
+       extra=st.integers(0, 2), dilation=st.integers(1, 2), bias=st.booleans(), seed=st.integers(0, 9))
+def test_conv_transposes(cin, cout, k, stride, padding, extra, dilation, bias, seed):
+    extra = min(extra, max(stride, dilation) - 1)  # torch: output_padding below stride or dilation
+    # torch: a positive output size, (side - 1) * stride - 2 * padding + dilation * (k - 1) + extra + 1
+    padding = min(padding, ((3 - 1) * stride + dilation * (k - 1) + extra) // 2)
+    layers, outputs, inputs = {}, [], {}
+    for n, side in ((1, 5), (2, 4), (3, 3)):
+        args = (f"{cin}, {cout}, {k}, stride={stride}, padding={padding}, output_padding={extra}, dilation={dilation}, "
+                f"bias={bias}")
+        layers[f"up{n}"] = f"nn.ConvTranspose{n}d({args})"
+        outputs.append(f"self.up{n}(x{n})")
+        inputs[f"x{n}"] = data((2, cin) + (side,) * n, seed + n)
+    check(outputs, inputs, layers)
+
+
+@covers("torch.nn.BatchNorm1d", "torch.nn.BatchNorm2d", "torch.nn.LayerNorm", "torch.nn.GroupNorm",
+        "torch.nn.InstanceNorm1d", "torch.nn.InstanceNorm2d", "torch.nn.InstanceNorm3d", "torch.nn.LocalResponseNorm")
+@SETTINGS
+@given(channels=st.sampled_from([2, 4, 6]), eps=st.sampled_from([None, 1e-5, 1e-3, 0.1]), momentum=st.sampled_from([None, 0.1, 0.5]),
+       affine=st.sampled_from([None, True, False]), bias=st.sampled_from([None, True, False]), train=st.booleans(),
+       groups=st.sampled_from([1, 2]), size=st.integers(1, 4), alpha=st.sampled_from([1e-4, 0.1]), beta=st.sampled_from([0.5, 0.75]),
+       k=st.sampled_from([1.0, 2.0]), scale=st.sampled_from([1e-2, 1.0]), seed=st.integers(0, 9))
+def test_normalisations(channels, eps, momentum, affine, bias, train, groups, size, alpha, beta, k, scale, seed):
+    c = channels
+    bn = call_args(eps=eps, momentum=momentum)
+    layers = {"bn1": f"nn.BatchNorm1d({c}{', ' if bn else ''}{bn})", "bn2": f"nn.BatchNorm2d({c}{', ' if bn else ''}{bn})",
+              "ln": f"nn.LayerNorm({c}, {call_args(eps=eps, bias=bias)})", "ln_list": f"nn.LayerNorm([{c}])",
+              "gn": f"nn.GroupNorm({groups}, {c}, {call_args(eps=eps, affine=affine)})",
+              "in1": f"nn.InstanceNorm1d({c}, {call_args(eps=eps, affine=affine)})",
+              "in2": f"nn.InstanceNorm2d({c}, {call_args(eps=eps, affine=affine)})",
+              "in3": f"nn.InstanceNorm3d({c}, {call_args(eps=eps, affine=affine, momentum=momentum)})",
+              "lrn": f"nn.LocalResponseNorm({size}, alpha={alpha}, beta={beta}, k={k})"}
+    outputs = ["self.bn1(v)", "self.bn1(s)", "self.bn2(x)", "self.ln(v)", "self.ln(x.transpose(1, 3))", "self.ln_list(v)",
+               "self.gn(x)", "self.in1(s)", "self.in2(x)", "self.in3(w)", "self.lrn(x)", "self.lrn(s)"]
+    # small-variance inputs make an eps default (torch 1e-5, Flax 1e-6) visible
+    inputs = {"x": data((3, c, 4, c), seed, scale) + 1.0, "v": data((5, c), seed + 1, scale),
+              "s": data((3, c, 5), seed + 2, scale), "w": data((2, c, 3, 2, 3), seed + 3, scale)}
+    check(outputs, inputs, layers, train=train, allow=BATCHNORM, tol=5e-5)
+
+
+@covers("torch.nn.Embedding", "torch.nn.Dropout", "torch.nn.PReLU", "torch.nn.functional.prelu")
+@SETTINGS
+@given(num=st.integers(1, 6), dim=st.integers(1, 4), shape=st.sampled_from([(3,), (2, 4), (1, 2, 2)]),
+       p=st.sampled_from([None, 0.0, 0.3, 0.9]), init=st.sampled_from([None, 0.1, 0.25, -0.5]), channels=st.integers(1, 4),
+       seed=st.integers(0, 9))
+def test_embedding_dropout_prelu(num, dim, shape, p, init, channels, seed):
+    layers = {"embed": f"nn.Embedding({num}, {dim})", "embed_kw": f"nn.Embedding(num_embeddings={num}, embedding_dim={dim})",
+              "drop": f"nn.Dropout({call_args(p=p)})", "act": f"nn.PReLU({call_args(init=init)})",
+              "slopes": f"nn.Parameter(torch.full(({channels},), {init or 0.25}))", "slope": "nn.Parameter(torch.tensor([0.2]))"}
+    outputs = ["self.embed(i)", "self.embed_kw(i) * 2", "self.drop(x)", "self.act(x)", "F.prelu(x, self.slopes)",
+               "F.prelu(x, self.slope)", "F.prelu(x, weight=self.slope)"]
+    ids = np.random.default_rng(seed).integers(0, num, shape).astype(np.int64)
+    check(outputs, {"i": ids, "x": data((2, channels, 3), seed, 3.0)}, layers)  # eval: dropout is the identity
+
+
+POOLS = [f"torch.nn.{kind}Pool{n}d" for kind in ("Max", "Avg") for n in (1, 2, 3)]
+FUNCTIONAL_POOLS = [f"torch.nn.functional.{kind}_pool{n}d" for kind in ("max", "avg") for n in (1, 2, 3)]
+
+
+@covers(*POOLS, *FUNCTIONAL_POOLS)
+@SETTINGS
+@given(k=st.integers(1, 3), stride=st.sampled_from([None, 1, 2, 3]), padding=st.integers(0, 1), ceil=st.booleans(),
+       include_pad=st.sampled_from([None, True, False]), as_tuple=st.booleans(), seed=st.integers(0, 9))
+def test_pooling(k, stride, padding, ceil, include_pad, as_tuple, seed):
+    padding = min(padding, k // 2)  # torch: padding at most half the kernel
+    s = stride or k
+    if ceil and k - 1 <= padding + s - 2:
+        ceil = False  # the last window would start in the padding: reported (test_layer_coverage.test_pool_reported)
+    layers, outputs, inputs = {}, [], {}
+    for n, side in ((1, 7), (2, 6), (3, 5)):
+        kernel = (k,) * n if as_tuple else k
+        for kind in ("Max", "Avg"):
+            extra = call_args(count_include_pad=include_pad) if kind == "Avg" else ""
+            if kind == "Avg" and ceil and padding and include_pad is not False:
+                extra = "count_include_pad=False"  # with ceil_mode: reported (the divisor differs at the edge)
+            args = ", ".join(a for a in (f"{kernel}", call_args(stride=stride, padding=padding, ceil_mode=ceil), extra) if a)
+            layers[f"{kind.lower()}{n}"] = f"nn.{kind}Pool{n}d({args})"
+            outputs += [f"self.{kind.lower()}{n}(x{n})", f"F.{kind.lower()}_pool{n}d(x{n}, {args})"]
+        inputs[f"x{n}"] = data((2, 2) + (side,) * n, seed + n)
+    check(outputs, inputs, layers)
+
+
+ADAPTIVE = ["torch.nn.AdaptiveAvgPool1d", "torch.nn.AdaptiveAvgPool2d", "torch.nn.AdaptiveMaxPool1d", "torch.nn.AdaptiveMaxPool2d",
+            "torch.nn.functional.adaptive_avg_pool1d", "torch.nn.functional.adaptive_avg_pool2d",
+            "torch.nn.functional.adaptive_max_pool1d", "torch.nn.functional.adaptive_max_pool2d"]
+
+
+@covers(*ADAPTIVE)
+@SETTINGS
+@given(h=st.sampled_from([1, 2, 3, 4, 6]), w=st.sampled_from([2, 4, 8]), data_=st.data(), seed=st.integers(0, 9))
+def test_adaptive_pooling(h, w, data_, seed):
+    # output sizes that divide the input (uneven bins raise: test_layer_coverage.test_adaptive_pool_with_uneven_bins...)
+    oh = data_.draw(st.sampled_from([d for d in range(1, h + 1) if h % d == 0] + [None]))
+    ow = data_.draw(st.sampled_from([d for d in range(1, w + 1) if w % d == 0] + [None]))
+    o1 = data_.draw(st.sampled_from([d for d in range(1, w + 1) if w % d == 0]))
+    layers, outputs = {}, []
+    for kind in ("Avg", "Max"):
+        layers[f"{kind.lower()}1"] = f"nn.Adaptive{kind}Pool1d({o1})"
+        layers[f"{kind.lower()}2"] = f"nn.Adaptive{kind}Pool2d(({oh}, {ow}))"
+        layers[f"{kind.lower()}2_int"] = f"nn.Adaptive{kind}Pool2d({oh or 1})"
+        outputs += [f"self.{kind.lower()}1(s)", f"self.{kind.lower()}2(x)", f"self.{kind.lower()}2_int(x)",
+                    f"F.adaptive_{kind.lower()}_pool1d(s, {o1})", f"F.adaptive_{kind.lower()}_pool2d(x, ({oh}, {ow}))",
+                    f"F.adaptive_{kind.lower()}_pool2d(x, output_size={oh or 1})"]
+    check(outputs, {"x": data((2, 3, h, w), seed), "s": data((2, 3, w), seed + 1)}, layers)
+
+
+@covers("torch.nn.Upsample", "torch.nn.UpsamplingNearest2d", "torch.nn.UpsamplingBilinear2d", "torch.nn.functional.interpolate")
+@SETTINGS
+@given(factor=st.integers(1, 3), size=st.tuples(st.integers(1, 9), st.integers(2, 8)),
+       align=st.sampled_from([None, False, True]), seed=st.integers(0, 9))
+def test_resampling(factor, size, align, seed):
+    corners = call_args(align_corners=align)
+    corners = f", {corners}" if corners else ""
+    layers = {"near": f"nn.Upsample(scale_factor={factor})", "near_size": f"nn.Upsample(size={size}, mode='nearest')",
+              "bilinear": f"nn.Upsample(scale_factor={factor}, mode='bilinear'{corners})",
+              "bilinear_size": f"nn.Upsample(size={size}, mode='bilinear'{corners})",
+              "nearest2d": f"nn.UpsamplingNearest2d(scale_factor={factor})", "nearest2d_size": f"nn.UpsamplingNearest2d(size={size})",
+              "bilinear2d": f"nn.UpsamplingBilinear2d(scale_factor={factor})", "bilinear2d_size": f"nn.UpsamplingBilinear2d({size})",
+              "trilinear": f"nn.Upsample(scale_factor={factor}, mode='trilinear'{corners})"}
+    outputs = [f"self.{name}(x)" for name in layers if name != "trilinear"] + [
+        "self.trilinear(v)", f"F.interpolate(x, scale_factor={factor})", f"F.interpolate(x, size={size})",
+        f"F.interpolate(x, scale_factor=({factor}, {factor + 1}), mode='nearest-exact')",
+        f"F.interpolate(x, size={size}, mode='bilinear'{corners})", f"F.interpolate(s, scale_factor={factor}, mode='linear'{corners})",
+        f"F.interpolate(s, size={size[0]}, mode='linear'{corners})", f"F.interpolate(s, size=({size[1]},))"]
+    check(outputs, {"x": data((2, 2, 4, 3), seed), "v": data((1, 2, 3, 2, 2), seed + 1), "s": data((2, 3, 5), seed + 2)}, layers)
+
+
+PADS = [f"torch.nn.{kind}Pad{n}d" for kind in ("Zero", "Constant", "Reflection", "Replication", "Circular") for n in (1, 2, 3)]
+
+
+@covers(*PADS, "torch.nn.functional.pad")
+@FEW
+@given(pads=st.lists(st.integers(0, 2), min_size=6, max_size=6), as_int=st.booleans(), value=st.sampled_from([0.5, -2.0]),
+       batched=st.booleans(), seed=st.integers(0, 9))
+def test_padding(pads, as_int, value, batched, seed):
+    layers, outputs, inputs = {}, [], {}
+    for n in (1, 2, 3):
+        padding = str(pads[0]) if as_int else str(tuple(pads[:2 * n]))
+        for kind in ("Zero", "Constant", "Reflection", "Replication", "Circular"):
+            layers[f"{kind.lower()}{n}"] = f"nn.{kind}Pad{n}d({padding}{f', {value}' if kind == 'Constant' else ''})"
+            outputs.append(f"self.{kind.lower()}{n}(x{n})")
+        flat = list(pads[:2 * n])
+        outputs += [f"F.pad(x{n}, {flat})", f"F.pad(x{n}, {tuple(flat)}, value={value})",
+                    f"F.pad(x{n}, {flat}, mode='constant', value={value})"]
+        for mode in ("reflect", "replicate", "circular"):
+            outputs.append(f"F.pad(x{n}, {flat}, mode='{mode}')")
+        inputs[f"x{n}"] = data(((2,) if batched else ()) + (3,) + (5, 4, 3)[:n], seed + n)
+    check(outputs, inputs, layers)

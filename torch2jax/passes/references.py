@@ -70,6 +70,8 @@ def torch_value(state: State, original, updated):
     if qname in BACKEND_FLAGS and is_assigned_flag(state, original):  # the statement goes (backend_flags)
         return None
     if qname in QUIET or (rule is not None and rule.target == rule.torch):  # kept as written (torch.utils.data)
+        if rule is not None:
+            state.applied(rule, len(state.pending))
         return None
     if rule is not None:
         state.report("T2J901", f"`{qname}` used as a value (not called) is not translated; left as is", node=original)

@@ -67,16 +67,29 @@ def torch_tensors(source) -> dict[str, np.ndarray]:
     """A torch module's state dict (and non-persistent buffers), or a state dict, as numpy.
 
     The buffers of a loss module (``nn.CrossEntropyLoss(weight=...)``'s class weights) are left
-    out: the translation writes the loss as an expression with those values, no variables."""
+    out: the translation writes the loss as an expression with those values, no variables. A
+    ``DataParallel`` wrapper's ``module.`` goes from the names: the translation holds the wrapped model
+    itself."""
     if hasattr(source, "state_dict") and callable(source.state_dict):
         tensors = dict(source.state_dict())
         for name, buf in source.named_buffers():
             tensors.setdefault(name, buf)
         losses = [f"{name}." for name, module in source.named_modules() if name and _is_loss(module)]
         tensors = {k: v for k, v in tensors.items() if not k.startswith(tuple(losses))}
+        for name, module in sorted(source.named_modules(), key=lambda item: -len(item[0])):  # innermost first
+            if _is_data_parallel(module):
+                wrapped, kept = f"{name}.module." if name else "module.", f"{name}." if name else ""
+                tensors = {(kept + k[len(wrapped):] if k.startswith(wrapped) else k): v for k, v in tensors.items()}
     else:
         tensors = dict(source)
     return {k: _to_numpy(v) for k, v in tensors.items() if v is not None}
+
+
+def _is_data_parallel(module) -> bool:
+    from torch.nn import DataParallel
+    from torch.nn.parallel import DistributedDataParallel
+
+    return isinstance(module, (DataParallel, DistributedDataParallel))
 
 
 def _is_loss(module) -> bool:

@@ -21,7 +21,7 @@ BATCHNORM = ("T2J104",)  # BatchNorm's running variance: Flax keeps the biased e
 
 @covers("torch.nn.Linear", "torch.nn.Sequential", "torch.nn.ModuleList", "torch.nn.ModuleDict", "torch.nn.Identity",
         "torch.nn.Parameter")
-@SETTINGS
+@FEW
 @given(fin=st.integers(1, 5), fout=st.integers(1, 5), bias=st.sampled_from([None, True, False]), batch=st.sampled_from([(), (3,), (2, 2)]),
        depth=st.integers(1, 3), seed=st.integers(0, 9))
 def test_linear_and_containers(fin, fout, bias, batch, depth, seed):
@@ -40,7 +40,7 @@ def test_linear_and_containers(fin, fout, bias, batch, depth, seed):
 
 
 @covers("torch.nn.Conv1d", "torch.nn.Conv2d", "torch.nn.Conv3d")
-@SETTINGS
+@FEW
 @given(cin=st.integers(1, 3), mult=st.integers(1, 2), k=st.integers(1, 3), stride=st.integers(1, 2),
        padding=st.sampled_from([0, 1, 2, "'same'", "'valid'", "tuple"]), dilation=st.integers(1, 2),
        grouped=st.booleans(), bias=st.booleans(), seed=st.integers(0, 9))
@@ -62,7 +62,7 @@ def test_convolutions(cin, mult, k, stride, padding, dilation, grouped, bias, se
 
 
 @covers("torch.nn.ConvTranspose1d", "torch.nn.ConvTranspose2d", "torch.nn.ConvTranspose3d")
-@SETTINGS
+@FEW
 @given(cin=st.integers(1, 3), cout=st.integers(1, 3), k=st.integers(1, 3), stride=st.integers(1, 3), padding=st.integers(0, 2),
        extra=st.integers(0, 2), dilation=st.integers(1, 2), bias=st.booleans(), seed=st.integers(0, 9))
 def test_conv_transposes(cin, cout, k, stride, padding, extra, dilation, bias, seed):
@@ -81,7 +81,7 @@ def test_conv_transposes(cin, cout, k, stride, padding, extra, dilation, bias, s
 
 @covers("torch.nn.BatchNorm1d", "torch.nn.BatchNorm2d", "torch.nn.LayerNorm", "torch.nn.GroupNorm",
         "torch.nn.InstanceNorm1d", "torch.nn.InstanceNorm2d", "torch.nn.InstanceNorm3d", "torch.nn.LocalResponseNorm")
-@SETTINGS
+@FEW
 @given(channels=st.sampled_from([2, 4, 6]), eps=st.sampled_from([None, 1e-5, 1e-3, 0.1]), momentum=st.sampled_from([None, 0.1, 0.5]),
        affine=st.sampled_from([None, True, False]), bias=st.sampled_from([None, True, False]), train=st.booleans(),
        groups=st.sampled_from([1, 2]), size=st.integers(1, 4), alpha=st.sampled_from([1e-4, 0.1]), beta=st.sampled_from([0.5, 0.75]),
@@ -105,7 +105,7 @@ def test_normalisations(channels, eps, momentum, affine, bias, train, groups, si
 
 
 @covers("torch.nn.Embedding", "torch.nn.Dropout", "torch.nn.PReLU", "torch.nn.functional.prelu")
-@SETTINGS
+@FEW
 @given(num=st.integers(1, 6), dim=st.integers(1, 4), shape=st.sampled_from([(3,), (2, 4), (1, 2, 2)]),
        p=st.sampled_from([None, 0.0, 0.3, 0.9]), init=st.sampled_from([None, 0.1, 0.25, -0.5]), channels=st.integers(1, 4),
        seed=st.integers(0, 9))
@@ -124,7 +124,7 @@ FUNCTIONAL_POOLS = [f"torch.nn.functional.{kind}_pool{n}d" for kind in ("max", "
 
 
 @covers(*POOLS, *FUNCTIONAL_POOLS)
-@SETTINGS
+@FEW
 @given(k=st.integers(1, 3), stride=st.sampled_from([None, 1, 2, 3]), padding=st.integers(0, 1), ceil=st.booleans(),
        include_pad=st.sampled_from([None, True, False]), as_tuple=st.booleans(), seed=st.integers(0, 9))
 def test_pooling(k, stride, padding, ceil, include_pad, as_tuple, seed):
@@ -171,7 +171,7 @@ def test_adaptive_pooling(h, w, data_, seed):
 
 
 @covers("torch.nn.Upsample", "torch.nn.UpsamplingNearest2d", "torch.nn.UpsamplingBilinear2d", "torch.nn.functional.interpolate")
-@SETTINGS
+@FEW
 @given(factor=st.integers(1, 3), size=st.tuples(st.integers(1, 9), st.integers(2, 8)),
        align=st.sampled_from([None, False, True]), seed=st.integers(0, 9))
 def test_resampling(factor, size, align, seed):

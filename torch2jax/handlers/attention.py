@@ -16,7 +16,8 @@ import libcst as cst
 
 from torch2jax.arguments import bind
 from torch2jax.diagnostics import Unsupported
-from torch2jax.handlers.recurrent import append_arg, define_helper, helper_name, same_call
+from torch2jax.handlers.recurrent import append_arg, same_call
+from torch2jax.handlers.support import define_helper, helper_name
 from torch2jax.registry import handler
 from torch2jax.syntax import arg, code_of, literal
 

@@ -16,7 +16,7 @@ import libcst as cst
 
 from torch2jax.arguments import bind
 from torch2jax.diagnostics import Unsupported
-from torch2jax.handlers.training import request_imports
+from torch2jax.handlers.support import define_helper, helper_name
 from torch2jax.registry import handler
 from torch2jax.syntax import arg, code_of, literal
 
@@ -149,24 +149,6 @@ def helper_source(torch_name: str, name: str) -> tuple[str, str]:
         extra_attr="        self.nonlinearity = nonlinearity\n" if is_rnn else "",
     )
     return step, source
-
-
-def helper_name(state, base: str) -> str:
-    """A helper's class name: torch's, unless the file already uses that name for something else."""
-    facts = state.facts
-    taken = set(facts.module_classes) | {key[1] for key in facts.functions if key[0] is None}
-    taken |= set(getattr(facts.imports, "aliases", None) or ())
-    return base if base not in taken else f"Torch{base}"
-
-
-def define_helper(state, name: str, source: str, needs: tuple[str, ...] = ()) -> None:
-    """Emit ``source`` once at module level (after the definitions it ``needs``), with its imports."""
-    for other in needs:
-        request_imports(state, state.support[other])
-    state.support[name] = source
-    request_imports(state, source)
-    if "functools." in source:
-        state.imports.ref("functools.partial")
 
 
 DROPPED = ("device", "dtype")

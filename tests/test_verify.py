@@ -414,3 +414,43 @@ def test_an_untied_head_is_caught_by_the_shared_tables_gradient():
     assert not report.ok
     assert "grad:wte.weight (eval)" in _failed(report)
     assert not any(name.startswith("output") for name in _failed(report))  # the forward alone cannot see it
+
+
+FACTORY_AND_VERSION = """
+import torch.nn as nn
+
+
+def make_layers(widths, batch_norm=False):
+    layers, c = [], 3
+    for w in widths:
+        layers += [nn.Linear(c, w), nn.ReLU()]
+        c = w
+    return nn.Sequential(*layers)
+
+
+class Net(nn.Module):
+    _version = 2  # read back by _load_from_state_dict, as torchvision's MNASNet does
+
+    def __init__(self, features, num_classes=4):
+        super().__init__()
+        self.features = features
+        self.head = nn.Linear(8, num_classes)
+
+    def forward(self, x):
+        return self.head(self.features(x))
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs):
+        if local_metadata.get("version", None) != 2:
+            raise ValueError("version should be 2")
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs)
+"""
+
+
+def test_model_expression_with_an_inner_factory_and_a_versioned_state_dict(tmp_path):
+    """`Net(make_layers([6, 8]))`: the inner factory of the translation gets rngs too; the torch
+    state dict keeps its version metadata when it is loaded back."""
+    source = tmp_path / "factory.py"
+    source.write_text(FACTORY_AND_VERSION)
+    report = verify(source, "Net(make_layers([6, 8]), num_classes=4)", ["float32[2,3]"])
+    assert report.ok, report.table()
+    assert report.stages["spec"]["weights"] == 6

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from torch2jax.layer_values import LayerValueFacts, analyze_layer_values
 from torch2jax.names import ImportTable, dotted_name
 from torch2jax.rules import RuleSet
 from torch2jax.training.analysis import TrainingFacts, analyze_training, mentions_training
@@ -71,6 +72,7 @@ class FileFacts:
     variables: dict[FuncKey | None, dict[str, Holds]] = field(default_factory=dict)  # scope -> variable -> holds
     class_names: dict[tuple, str] = field(default_factory=dict)  # (scope, `classname`) -> `m` for m.__class__.__name__
     none_first: dict[str, set[str]] = field(default_factory=dict)  # class -> attributes set to None and to a value
+    layer_values: LayerValueFacts = field(default_factory=lambda: LayerValueFacts({}, {}))  # torch classes held
 
     def holds(self, cls: str | None, key: FuncKey | None, node: cst.BaseExpression) -> Holds | None:
         """What ``x``, ``self.a.b`` or ``model.fc1`` holds, when the file says."""
@@ -192,6 +194,9 @@ def analyze(module: cst.Module, rules: RuleSet, source: str | None = None) -> Fi
             facts.draws_at_call.add(key[0])
 
     _class_valued_params(facts, gathered)
+    facts.layer_values = analyze_layer_values(
+        imports, rules, facts.functions, gathered, lambda call, cls: _callee_params(facts, call, cls),
+        lambda cls: mro(facts, cls))
     _what_is_held(facts, gathered, module, rules)
     _rngs_functions(facts, gathered, rules)
     _direct_channels_last(facts, gathered, rules)
@@ -224,6 +229,11 @@ def _held_by(facts: FileFacts, value: cst.BaseExpression, rules: RuleSet, key: F
             return Holds("layer", rule.torch)
         if isinstance(value.func, cst.Name) and value.func.value in facts.module_classes:
             return Holds("module", value.func.value)
+        if key is not None:  # `self.bn1 = norm_layer(planes)` with norm_layer=nn.BatchNorm2d
+            held = facts.layer_values.held(key[0] if key[0] in facts.module_classes else None, key, value.func,
+                                           lambda c: mro(facts, c))
+            if held is not None and len(held.classes) == 1 and rules.get(next(iter(held.classes))).kind == "layer":
+                return Holds("layer", next(iter(held.classes)))
     return OTHER
 
 
@@ -263,6 +273,16 @@ def builds_module(facts: FileFacts, cls: str | None, key: FuncKey | None, func, 
         held = facts.holds(cls, key, func.value)
         return held is not None and held.kind == "classes"
     return False
+
+
+def builds_torch_layer(facts: FileFacts, rules: RuleSet, key: FuncKey | None, func, shadowed=frozenset()) -> bool:
+    """Calling ``func`` builds a Flax layer from a torch layer class held as a value
+    (``norm_layer(planes)`` with ``norm_layer=nn.BatchNorm2d``): it needs ``rngs``."""
+    if key is None:
+        return False
+    held = facts.layer_values.held(key[0] if key[0] in facts.module_classes else None, key, func,
+                                   lambda c: mro(facts, c), shadowed)
+    return held is not None and any(rules.get(q).kind == "layer" for q in held.classes)
 
 
 def _what_is_held(facts: FileFacts, gathered: dict, module: cst.Module, rules: RuleSet) -> None:
@@ -317,6 +337,14 @@ def _callee_key(facts: FileFacts, call: cst.Call, cls: str | None) -> FuncKey | 
     return None
 
 
+def _callee_params(facts: FileFacts, call: cst.Call, cls: str | None):
+    """(key, parameter names) of the file's function a call reaches, if it is one we know."""
+    key = _callee_key(facts, call, cls)
+    if key is None or key not in facts.functions:
+        return None
+    return key, _param_names(facts.functions[key], skip_self=key[0] is not None)
+
+
 def mro(facts: FileFacts, cls: str) -> list[str]:
     order, todo = [], [cls]
     while todo:
@@ -337,7 +365,7 @@ def _class_valued_params(facts: FileFacts, gathered: dict[FuncKey, _Calls]) -> N
     calls to a fixed point."""
     for key, func in facts.functions.items():
         for p in (*func.params.posonly_params, *func.params.params, *func.params.kwonly_params):
-            if isinstance(p.default, cst.Name) and p.default.value in facts.module_classes:
+            if (isinstance(p.default, cst.Name) and p.default.value in facts.module_classes) or _annotated_class(facts, p):
                 facts.class_params.setdefault(key, set()).add(p.name.value)
     changed = True
     while changed:
@@ -360,6 +388,32 @@ def _class_valued_params(facts: FileFacts, gathered: dict[FuncKey, _Calls]) -> N
                     if pname and pname not in facts.class_params.setdefault(target, set()):
                         facts.class_params[target].add(pname)
                         changed = True
+
+
+def _annotated_class(facts: FileFacts, param: cst.Param) -> bool:
+    """``block: type[Union[BasicBlock, Bottleneck]]`` / ``Type[Block]``: one of the file's module classes."""
+    annotation = param.annotation.annotation if param.annotation is not None else None
+    if isinstance(annotation, cst.SimpleString):  # "type[Block]"
+        try:
+            annotation = cst.parse_expression(annotation.evaluated_value)
+        except Exception:
+            return False
+    if not (isinstance(annotation, cst.Subscript) and dotted_name(annotation.value) in ("type", "Type", "typing.Type")):
+        return False
+    names = {n.value for n in _names_in(annotation.slice)}
+    return bool(names & set(facts.module_classes)) and names <= set(facts.module_classes) | {"Union", "Optional", "typing"}
+
+
+def _names_in(node) -> list:
+    found = []
+
+    class _Names(cst.CSTVisitor):
+        def visit_Name(self, n: cst.Name) -> None:
+            found.append(n)
+
+    for element in node:
+        element.visit(_Names())
+    return found
 
 
 def _seeds(facts: FileFacts, func: cst.FunctionDef) -> bool:
@@ -395,6 +449,7 @@ def _rngs_functions(facts: FileFacts, gathered: dict[FuncKey, _Calls], rules: Ru
                     or (isinstance(call.func, cst.Attribute) and call.func.attr.value in RANDOM_INIT_METHODS)
                     or builds_module(facts, key[0] if key[0] in facts.module_classes else None, key, call.func)
                     or (target is not None and target in facts.needs_rngs)
+                    or builds_torch_layer(facts, rules, key, call.func)
                 ):
                     facts.needs_rngs.add(key)
                     changed = True

@@ -22,10 +22,15 @@ def apply_rule(state: State, rule: Rule, original: cst.Call, updated: cst.Call, 
     new = _keep_layout(updated, new)
     if updated.lpar and isinstance(new, cst.BaseExpression):  # `(x.view(...)\n .sum())` keeps its parentheses
         new = new.with_changes(lpar=updated.lpar, rpar=updated.rpar)
+    report_approximate(state, rule, original)
+    return new
+
+
+def report_approximate(state: State, rule: Rule, node) -> None:
+    """An approximate rule says how, where it is applied (handled: nothing to mark)."""
     if rule.status == "approximate":
         code = "T2J104" if "BatchNorm" in rule.torch else ("T2J101" if rule.kind in ("layer", "module_fn") else "T2J301")
-        state.report(code, f"`{rule.torch}`: {rule.note}", node=original, handled=True)
-    return new
+        state.report(code, f"`{rule.torch}`: {rule.note}", node=node, handled=True)
 
 
 def _from_table(state: State, rule: Rule, updated: cst.Call, receiver) -> cst.BaseExpression:

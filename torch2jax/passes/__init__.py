@@ -17,6 +17,7 @@ from torch2jax.passes import (  # noqa: F401  (imported for registration, in thi
     parameters,
     initialization,
     layers,
+    layer_values,
     torch_functions,
     einops_layers,
     values_indices,

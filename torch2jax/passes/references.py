@@ -13,7 +13,8 @@ import libcst as cst
 
 from torch2jax.arguments import target_arguments
 from torch2jax.passes.backend_flags import BACKEND_FLAGS, is_assigned_flag
-from torch2jax.passes.layers import is_torch
+from torch2jax.passes import layer_values
+from torch2jax.passes.layers import LAYER_KINDS, is_torch
 from torch2jax.registry import on_leave
 from torch2jax.rule_application import module_function
 from torch2jax.state import State
@@ -68,6 +69,12 @@ def torch_value(state: State, original, updated):
         return None
     if qname in QUIET or (rule is not None and rule.target == rule.torch):  # kept as written (torch.utils.data)
         return None
+    if rule is not None and rule.kind in LAYER_KINDS and not typed:  # norm_layer=nn.BatchNorm2d, act_layer=nn.GELU
+        held = layer_values.reference(state, rule, original)
+        if held is original:
+            return None
+        if held is not None:
+            return held
     if rule is not None:
         state.report("T2J901", f"`{qname}` used as a value (not called) is not translated; left as is", node=original)
     else:

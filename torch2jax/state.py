@@ -151,6 +151,13 @@ class State:
             for narrowing in reversed(self.narrowings):
                 if node.value in narrowing:
                     return narrowing[node.value]
+        elif isinstance(node, cst.Attribute) and self.narrowings:  # `m.bn3` inside `if isinstance(m, Bottleneck):`
+            base = self.holds(node.value)
+            if base is not None and base.kind == "module":
+                for owner in mro(self.facts, base.name):
+                    found = self.facts.attributes.get(owner, {}).get(node.attr.value)
+                    if found is not None:
+                        return found
         return self.facts.holds(self.scope.cls, self.scope.key, node)
 
     def unpacked_into(self) -> int | None:

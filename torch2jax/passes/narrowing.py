@@ -20,11 +20,21 @@ def _layer_rules(state: State, name_part: str) -> list:
 
 
 def _isinstance_narrowing(state: State, test) -> dict:
+    """``isinstance(m, nn.Linear)``, ``isinstance(m, (nn.Conv2d, nn.Linear))``, ``isinstance(m, Bottleneck)``
+    (one of the file's modules); ``A and B`` narrows by both, ``A or B`` to either layer."""
+    if isinstance(test, cst.BooleanOperation):
+        left, right = _isinstance_narrowing(state, test.left), _isinstance_narrowing(state, test.right)
+        if isinstance(test.operator, cst.And):
+            return {**left, **right}
+        return {name: _either(left[name], right[name]) for name in left.keys() & right.keys()
+                if left[name].kind == right[name].kind == "layer"}
     if not (isinstance(test, cst.Call) and isinstance(test.func, cst.Name) and test.func.value == "isinstance"
             and len(test.args) == 2 and isinstance(test.args[0].value, cst.Name)):
         return {}
     classes = test.args[1].value
     candidates = [e.value for e in classes.elements] if isinstance(classes, cst.Tuple) else [classes]
+    if len(candidates) == 1 and isinstance(classes, cst.Name) and classes.value in state.facts.module_classes:
+        return {test.args[0].value.value: Holds("module", classes.value)}
     rules = []
     for c in candidates:
         qname = state.qualify(c)
@@ -33,6 +43,11 @@ def _isinstance_narrowing(state: State, test) -> dict:
             return {}
         rules.append(rule)
     return {test.args[0].value.value: Holds("layer", rules[0].torch, tuple(r.torch for r in rules))}
+
+
+def _either(a: Holds, b: Holds) -> Holds:
+    alternatives = tuple(dict.fromkeys((*(a.alternatives or (a.name,)), *(b.alternatives or (b.name,)))))
+    return Holds("layer", alternatives[0], alternatives)
 
 
 def _class_name_narrowing(state: State, test) -> dict:

@@ -74,3 +74,40 @@ def test_a_one_argument_unflatten_is_not_torchs():
     result = convert_source(source)
     assert "spec.unflatten(leaves)" in result.code and "x.reshape(" in result.code
     assert not result.diagnostics
+
+
+TORCHSCRIPT = """
+from typing import List
+
+import torch
+import torch.nn as nn
+
+
+class M(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(2, 2)
+
+    @torch.jit.unused
+    def helper(self, x):
+        return x
+
+    @torch.jit._overload_method  # noqa: F811
+    def forward(self, x: List[torch.Tensor]) -> torch.Tensor:
+        pass
+
+    def forward(self, x):  # noqa: F811
+        if torch.jit.is_scripting():
+            return x
+        return self.fc(torch.jit.annotate(torch.Tensor, x))
+"""
+
+
+def test_torchscript_markers_go():
+    result = convert_source(TORCHSCRIPT)
+    assert not result.diagnostics, result.diagnostics
+    code = result.code
+    assert "jit" not in code and "@" not in code
+    assert code.count("def __call__") == 1  # the overload stub went, the real definition stayed
+    assert "if False:" in code and "return self.fc(x)" in code
+    assert convert_source("import torch\n" + code).code.strip() == code.strip()

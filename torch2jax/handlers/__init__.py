@@ -9,6 +9,7 @@ Unsupported. Importing this package registers every handler.
 from torch2jax.handlers import (  # noqa: F401  (imported for registration)
     attention,
     convolution,
+    creation,
     data,
     devices,
     dtypes,
@@ -26,5 +27,6 @@ from torch2jax.handlers import (  # noqa: F401  (imported for registration)
     resampling,
     reshaping,
     shapes,
+    torchscript,
     training,
 )

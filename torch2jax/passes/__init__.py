@@ -28,6 +28,7 @@ from torch2jax.passes import (  # noqa: F401  (imported for registration, in thi
     inplace,
     randomness,
     references,
+    torchscript,
     self_assignments,
     torch_only_imports,
     tensor_values,

@@ -69,6 +69,8 @@ def torch_value(state: State, original, updated):
         return None
     if qname in QUIET or (rule is not None and rule.target == rule.torch):  # kept as written (torch.utils.data)
         return None
+    if rule is not None and rule.handler == "torchscript_decorator":  # @torch.jit.unused: the decorator goes (torchscript)
+        return None
     if rule is not None and rule.kind in LAYER_KINDS and not typed:  # norm_layer=nn.BatchNorm2d, act_layer=nn.GELU
         held = layer_values.reference(state, rule, original)
         if held is original:

@@ -71,6 +71,7 @@ class State:
         self.keep_alive: list = []
         self.module: cst.Module | None = None  # the file being rewritten (set when the walk enters it)
         self.tied: dict[str, dict[str, str]] = {}  # class -> tied Linear head -> the Embedding it shares
+        self.tied_flags: dict[str, set[str]] = {}  # class -> heads tied only under a condition (a flag says)
         self.split_lines: set[int] = set()  # statement lines whose rewrite is several lines (registry.Lines)
         self.dropped: set[int] = set()  # placeholder lines to drop (their comments move to the next statement)
         self.module_rngs = False  # a module-level `rngs = nnx.Rngs(seed)` exists (from torch.manual_seed)

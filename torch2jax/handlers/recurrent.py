@@ -18,7 +18,7 @@ from torch2jax.arguments import bind
 from torch2jax.diagnostics import Unsupported
 from torch2jax.handlers.support import define_helper, helper_name
 from torch2jax.registry import handler
-from torch2jax.syntax import arg, code_of, literal
+from torch2jax.syntax import MISSING, arg, code_of, literal
 
 # One time step of each unit, from the input projection `gx` (x @ W_ih.T + b_ih) of that step, the
 # previous state and the recurrent weights: (new state, output). Emitted once, beside the module.
@@ -146,7 +146,9 @@ def helper_source(torch_name: str, name: str) -> tuple[str, str]:
         name=name, torch_name=torch_name, doc=doc, call=call, zero_state=zero_state, stack_last=stack_last,
         gates=f"{gates} * " if gates > 1 else "", step_call=step_call, parameters=_PARAMETERS,
         extra='nonlinearity="tanh", ' if is_rnn else "",
-        extra_attr="        self.nonlinearity = nonlinearity\n" if is_rnn else "",
+        extra_attr=('        if nonlinearity not in ("tanh", "relu"):\n'
+                    '            raise ValueError(f"Unknown nonlinearity \'{nonlinearity}\'. Select from \'tanh\' or \'relu\'.")\n'
+                    "        self.nonlinearity = nonlinearity\n") if is_rnn else "",
     )
     return step, source
 
@@ -195,7 +197,7 @@ def recurrent(rule, node, state, receiver):
     bound = bind(rule, node)
     if "proj_size" in bound and literal(bound["proj_size"]) != 0:
         raise Unsupported("T2J102", f"`{rule.torch}` with proj_size={code_of(bound['proj_size'])} is not translated")
-    if "nonlinearity" in bound and literal(bound["nonlinearity"]) not in ("tanh", "relu"):
+    if "nonlinearity" in bound and literal(bound["nonlinearity"]) not in ("tanh", "relu", MISSING):  # a variable: checked when built
         raise Unsupported("T2J102", f"`{rule.torch}` with nonlinearity={code_of(bound['nonlinearity'])}: "
                                     "only 'tanh' and 'relu' are translated")
     check_device_dtype(rule, bound)

@@ -32,3 +32,49 @@ def test_a_tie_between_other_kinds_is_reported():
 def test_converting_twice_changes_nothing():
     once = convert_source(TIED.replace("__call__", "forward")).code
     assert convert_source(once).code == once
+
+
+CONDITIONAL = """
+import torch
+import torch.nn as nn
+
+
+class LM(nn.Module):
+    \"\"\"Ties only when asked, as the PyTorch examples' word language model does.\"\"\"
+
+    def __init__(self, vocab=12, dim=6, tie_weights=False):
+        super().__init__()
+        self.encoder = nn.Embedding(vocab, dim)
+        self.decoder = nn.Linear(dim, vocab)
+        if tie_weights:
+            self.decoder.weight = self.encoder.weight
+
+    def forward(self, idx):
+        return self.decoder(torch.tanh(self.encoder(idx)))
+"""
+
+
+def test_a_tie_under_a_condition_is_a_flag():
+    result = convert_source(CONDITIONAL)
+    code = result.code
+    assert "    decoder_tied = False" in code and "            self.decoder_tied = True" in code
+    assert ("return ((self.encoder.attend(jnp.tanh(self.encoder(idx))) + self.decoder.bias[...]) "
+            "if self.decoder_tied else self.decoder(jnp.tanh(self.encoder(idx))))") in code
+    assert convert_source("import torch\n" + code).code.strip() == code.strip()
+
+
+def test_a_tie_under_a_condition_verifies_both_ways(tmp_path):
+    pytest = __import__("pytest")
+    pytest.importorskip("torch")
+    pytest.importorskip("flax")
+    from torch2jax.verify import verify
+
+    source = tmp_path / "lm.py"
+    source.write_text(CONDITIONAL)
+    for tie in (False, True):
+        report = verify(source, f"LM(tie_weights={tie})", ["int64[2,5]:0..12"])
+        assert report.ok, report.table()
+    # an unconditional rewrite (the head always the table) is what the converter did before: caught untied
+    wrong = tmp_path / "wrong.py"
+    wrong.write_text(convert_source(CONDITIONAL).code.replace("if self.decoder_tied else", "if True else"))
+    assert not verify(source, "LM(tie_weights=False)", ["int64[2,5]:0..12"], translated=wrong).ok

@@ -111,3 +111,48 @@ def test_type_checks_are_not_values():
     result = convert_source(source)
     assert "isinstance(m, nnx.BatchNorm)" in result.code
     assert [d.code for d in result.diagnostics] == ["T2J901"]  # nn.ReLU is a function in JAX: no class to check
+
+
+LOOKUP = '''
+import torch.nn as nn
+
+
+class LM(nn.Module):
+    def __init__(self, rnn_type="GRU", cell=nn.LSTM, act="Tanh"):
+        super().__init__()
+        if rnn_type in ["LSTM", "GRU"]:
+            self.rnn = getattr(nn, rnn_type)(4, 6, 2, batch_first=True)
+        self.cell = cell(6, 6, batch_first=True)
+        self.act = getattr(nn, "Tanh")()
+
+    def forward(self, x):
+        out = self.rnn(x)[0]
+        return self.act(self.cell(out)[0])
+'''
+
+
+def test_torch_classes_looked_up_by_name_and_recurrent_classes_as_values(tmp_path):
+    """The PyTorch examples' word language model: `getattr(nn, rnn_type)(...)` inside
+    `if rnn_type in ['LSTM', 'GRU']:`; a recurrent class held as a value is the class the output defines."""
+    result = convert_source(LOOKUP)
+    code = result.code
+    assert "self.rnn = {'LSTM': LSTM, 'GRU': GRU}[rnn_type](4, 6, 2, batch_first=True, rngs=rngs)" in code
+    assert "def __init__(self, rnn_type=\"GRU\", cell=LSTM, act=\"Tanh\", *, rngs: nnx.Rngs):" in code
+    assert "self.cell = cell(6, 6, batch_first=True, rngs=rngs)" in code and "self.act = jnp.tanh" in code
+    assert not result.diagnostics
+    pytest.importorskip("torch")
+    pytest.importorskip("flax")
+    from torch2jax.verify import verify
+
+    source = tmp_path / "lm.py"
+    source.write_text(LOOKUP)
+    for model in ("LM()", "LM('LSTM')"):
+        report = verify(source, model, ["float32[2,5,4]"])
+        assert report.ok, report.table()
+
+
+def test_a_lookup_with_unknown_choices_is_reported():
+    source = "import torch.nn as nn\n\n\ndef make(kind):\n    return getattr(nn, kind)(4, 4)\n"
+    result = convert_source(source)
+    assert [d.code for d in result.diagnostics] == ["T2J901"]
+    assert "# torch2jax: T2J901" in result.code and "getattr(nn, kind)(4, 4)" in result.code

@@ -55,11 +55,22 @@ def class_value(imports: ImportTable, rules: RuleSet, node, shadowed=frozenset()
     return LayerValue(frozenset([qname]), bound)
 
 
+# Layers the translation defines as classes with torch's own signature (recurrent layers, attention):
+# held as a value, the class itself, called with torch's arguments as written.
+SIGNATURE_KEPT = ("recurrent", "attention_module")
+
+
+def keeps_signature(rule: Rule) -> bool:
+    return rule.handler in SIGNATURE_KEPT
+
+
 def passthrough(rule: Rule) -> int | None:
     """How many of torch's leading positional arguments the Flax layer takes as they are, in the
     same places (``nn.BatchNorm2d(c)`` -> ``nnx.BatchNorm(c)``: 1); None for a layer that cannot be
     held as a ``functools.partial`` of its target (a handler decides how it is built, or it needs
     NCHW transposes around it)."""
+    if keeps_signature(rule):
+        return len(rule.signature)
     if rule.kind != "layer" or rule.handler or rule.layout == "channels_last" or rule.target_is_method:
         return None
     count = 0

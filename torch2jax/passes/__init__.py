@@ -18,6 +18,7 @@ from torch2jax.passes import (  # noqa: F401  (imported for registration, in thi
     initialization,
     layers,
     layer_values,
+    torch_lookups,
     torch_functions,
     einops_layers,
     values_indices,

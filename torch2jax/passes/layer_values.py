@@ -15,9 +15,9 @@ import libcst as cst
 from torch2jax.analyze import mro
 from torch2jax.arguments import bind, target_arguments
 from torch2jax.diagnostics import Unsupported
-from torch2jax.layer_values import PARTIAL, class_value, passthrough
+from torch2jax.layer_values import PARTIAL, class_value, keeps_signature, passthrough
 from torch2jax.passes.module_classes import with_rngs
-from torch2jax.registry import on_leave
+from torch2jax.registry import HANDLERS, on_leave
 from torch2jax.rule_application import apply_rule, report_approximate
 from torch2jax.state import State
 from torch2jax.syntax import call, code_of
@@ -32,6 +32,9 @@ def reference(state: State, rule, original) -> cst.BaseExpression | None:
     if rule.kind == "module_fn":
         built = cst.Call(func=original)
         return apply_rule(state, rule, built, built, receiver=None)
+    if keeps_signature(rule):  # nn.LSTM -> LSTM, the class the output defines
+        built = HANDLERS[rule.handler](rule, cst.Call(func=original), state, None)
+        return built.func if isinstance(built, cst.Call) else None
     count = passthrough(rule)
     if count is None:
         return None
@@ -95,6 +98,8 @@ def held_layer_class_called(state: State, original: cst.Call, updated: cst.Call)
     kinds = {rule.kind for rule in rules}
     name = code_of(original.func)
     if kinds == {"layer"}:
+        if all(keeps_signature(rule) for rule in rules):
+            return with_rngs(state, updated)
         counts = [passthrough(rule) for rule in rules]
         if any(c is None for c in counts):
             return None  # the value itself is reported where it is named

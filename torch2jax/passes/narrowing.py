@@ -1,6 +1,7 @@
 """Type checks narrow what a name holds: inside ``if isinstance(m, nn.Linear):`` (or DCGAN's
 ``if classname.find('Conv') != -1:`` with ``classname = m.__class__.__name__``), ``m`` is that
-layer, so ``m.weight`` is its Flax variable. The ``else`` branch learns nothing."""
+layer, so ``m.weight`` is its Flax variable; inside ``if rnn_type in ['LSTM', 'GRU']:`` the name is
+one of those strings. The ``else`` branch learns nothing."""
 
 from __future__ import annotations
 
@@ -72,9 +73,21 @@ def _class_name_narrowing(state: State, test) -> dict:
     return {holder: Holds("layer", rules[0].torch, tuple(r.torch for r in rules))}
 
 
+def _choice_narrowing(state: State, test) -> dict:
+    """``rnn_type in ['LSTM', 'GRU']``: the name holds one of these strings (``getattr(nn, rnn_type)``)."""
+    if not (isinstance(test, cst.Comparison) and len(test.comparisons) == 1 and isinstance(test.left, cst.Name)
+            and isinstance(test.comparisons[0].operator, cst.In)):
+        return {}
+    choices = literal(test.comparisons[0].comparator)
+    if not isinstance(choices, (list, tuple, set)) or not choices or not all(isinstance(c, str) for c in choices):
+        return {}
+    return {test.left.value: Holds("choice", "", tuple(choices))}
+
+
 @on_visit(cst.If)
 def narrow(state: State, node: cst.If) -> None:
-    state.narrowings.append(_isinstance_narrowing(state, node.test) or _class_name_narrowing(state, node.test))
+    state.narrowings.append(_isinstance_narrowing(state, node.test) or _class_name_narrowing(state, node.test)
+                            or _choice_narrowing(state, node.test))
 
 
 @on_visit(cst.Else)

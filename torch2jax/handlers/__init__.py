@@ -15,6 +15,7 @@ from torch2jax.handlers import (  # noqa: F401  (imported for registration)
     dtypes,
     einops_layers,
     formulas,
+    functional_layers,
     indexing,
     initializers,
     manual,

@@ -23,7 +23,8 @@ def reduce_with_indices(rule, node, state, receiver):
     if "dim" not in bound:
         return call(state.imports.ref(rule.target), [x])
     dim = bound["dim"]
-    if literal(dim) is MISSING:
+    by_keyword = any(a.keyword is not None and a.keyword.value == "dim" for a in node.args)
+    if literal(dim) is MISSING and not by_keyword:  # `x.max(y)` may be elementwise; `x.max(dim=d)` is not
         raise Unsupported("T2J302", f"`{rule.torch}` with a non-literal second argument: dim or tensor? Not translated")
     kwargs = {"axis": dim}
     if keepdim is not None:

@@ -78,3 +78,50 @@ def test_a_tie_under_a_condition_verifies_both_ways(tmp_path):
     wrong = tmp_path / "wrong.py"
     wrong.write_text(convert_source(CONDITIONAL).code.replace("if self.decoder_tied else", "if True else"))
     assert not verify(source, "LM(tie_weights=False)", ["int64[2,5]:0..12"], translated=wrong).ok
+
+
+REVERSED = """
+import torch
+import torch.nn as nn
+
+
+class GPT(nn.Module):
+    def __init__(self, vocab=20, dim=8):
+        super().__init__()
+        self.transformer = nn.ModuleDict(dict(wte=nn.Embedding(vocab, dim), ln_f=nn.LayerNorm(dim)))
+        self.lm_head = nn.Linear(dim, vocab, bias=False)
+        self.transformer.wte.weight = self.lm_head.weight  # nanoGPT writes the tie this way round
+
+    def forward(self, idx):
+        return self.lm_head(self.transformer.ln_f(self.transformer.wte(idx)))
+
+
+class Other(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Linear(4, 4)
+        self.b = nn.Linear(4, 4)
+        self.b.weight = self.a.weight  # Linear to Linear: not a tie the converter makes
+
+    def forward(self, x):
+        return self.b(self.a(x))
+"""
+
+
+def test_a_tie_written_table_first_through_a_module_dict(tmp_path):
+    result = convert_source(REVERSED)
+    code = result.code
+    assert "return self.transformer.wte.attend(self.transformer.ln_f(self.transformer.wte(idx)))" in code
+    assert "self.transformer.wte.weight" not in code
+    # the other tie is reported and kept as written: its right side is not turned into a copy
+    assert [d.code for d in result.diagnostics] == ["T2J201"] and result.diagnostics[0].line == 22
+    assert "self.b.weight = self.a.weight" in code
+    pytest = __import__("pytest")
+    pytest.importorskip("torch")
+    pytest.importorskip("flax")
+    from torch2jax.verify import verify
+
+    source = tmp_path / "gpt.py"
+    source.write_text(REVERSED)
+    report = verify(source, "GPT()", ["int64[2,5]:0..20"])
+    assert report.ok, report.table()

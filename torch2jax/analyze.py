@@ -295,6 +295,13 @@ def _what_is_held(facts: FileFacts, gathered: dict, module: cst.Module, rules: R
             for attr, value in g.assigns:
                 is_none = isinstance(value, cst.Name) and value.value == "None"
                 values.setdefault(cls, {}).setdefault(attr, []).append(is_none)
+                entries = _module_dict_entries(facts, value)
+                if entries is not None:  # `self.transformer = nn.ModuleDict(dict(wte=nn.Embedding(...), ...))`
+                    holder = f"{cls}.{attr}"
+                    for key, entry in entries:
+                        record(facts.attributes.setdefault(holder, {}), key, _held_by(facts, entry, rules, (cls, fname)))
+                    record(facts.attributes.setdefault(cls, {}), attr, Holds("module", holder))
+                    continue
                 record(facts.attributes.setdefault(cls, {}), attr, _held_by(facts, value, rules, (cls, fname)))
         for name, value in g.local_assigns:
             record(facts.variables.setdefault((cls, fname), {}), name, _held_by(facts, value, rules, (cls, fname)))
@@ -334,6 +341,21 @@ def _callee_key(facts: FileFacts, call: cst.Call, cls: str | None) -> FuncKey | 
         for owner in mro(facts, cls):
             if (owner, func.attr.value) in facts.functions:
                 return (owner, func.attr.value)
+    return None
+
+
+def _module_dict_entries(facts: FileFacts, value) -> list | None:
+    """(key, value) of ``nn.ModuleDict(dict(a=..., b=...))`` / ``nn.ModuleDict({'a': ...})`` with literal keys."""
+    if not (isinstance(value, cst.Call) and facts.imports.qualify(value.func) == "torch.nn.ModuleDict"
+            and len(value.args) == 1 and not value.args[0].keyword and not value.args[0].star):
+        return None
+    inner = value.args[0].value
+    if isinstance(inner, cst.Call) and isinstance(inner.func, cst.Name) and inner.func.value == "dict" \
+            and all(a.keyword is not None for a in inner.args):
+        return [(a.keyword.value, a.value) for a in inner.args]
+    if isinstance(inner, cst.Dict) and all(isinstance(e, cst.DictElement) and isinstance(e.key, cst.SimpleString)
+                                           for e in inner.elements):
+        return [(e.key.evaluated_value, e.value) for e in inner.elements]
     return None
 
 

@@ -97,7 +97,8 @@ def parameter_read(state: State, original: cst.Attribute, updated: cst.Attribute
     if found is not None:
         rule, spec = found
         if id(original) in state.targets:
-            if state.scope.cls in state.tied and code_of(original.value) in state.tied[state.scope.cls]:
+            ties = state.tied.get(state.scope.cls, {})
+            if code_of(original.value) in ties or code_of(original.value) in ties.values():
                 return updated  # the statement goes (weight_tying)
             state.report("T2J201", f"assigning `{original.attr.value}` of a `{rule.torch}` (weight tying) is not "
                          "translated yet; share the layer or the nnx.Param instead", node=original)

@@ -38,11 +38,13 @@ def _tie(state: State, cls: str, assign: cst.Assign) -> tuple[str, str] | None:
     table = state.facts.holds(cls, None, value.value)
     if head is None or table is None or head.kind != "layer" or table.kind != "layer":
         return None
-    if head.name != HEAD or table.name != TABLE:
-        return None
     if not code_of(target.value).startswith("self.") or not code_of(value.value).startswith("self."):
         return None
-    return code_of(target.value), code_of(value.value)
+    if (head.name, table.name) == (HEAD, TABLE):
+        return code_of(target.value), code_of(value.value)
+    if (head.name, table.name) == (TABLE, HEAD):  # nanoGPT: self.transformer.wte.weight = self.lm_head.weight
+        return code_of(value.value), code_of(target.value)
+    return None
 
 
 @on_visit(cst.ClassDef)
@@ -83,6 +85,26 @@ def find_ties(state: State, node: cst.ClassDef) -> None:
         state.tied_flags[cls] = conditional
 
 
+def _unknown_tie(state: State, original: cst.Assign):
+    """``x.weight = self.fc.weight`` that is not a tie this pass makes: reported and kept as written
+    (its right side would otherwise become a copy in Flax's layout, the sharing lost)."""
+    if len(original.targets) != 1:
+        return None
+    target, value = original.targets[0].target, original.value
+    if not (isinstance(target, cst.Attribute) and isinstance(value, cst.Attribute)
+            and target.attr.value in ("weight", "bias") and value.attr.value == target.attr.value):
+        return None
+    held = state.holds(value.value)
+    if held is None or held.kind != "layer":
+        return None
+    target_held = state.holds(target.value)
+    if target_held is not None and target_held.kind == "layer":
+        return original  # reported where the target is read (passes.parameters)
+    state.report("T2J201", f"`{code_of(target)} = {code_of(value)}` shares a parameter in a way not translated "
+                           "(ties of a Linear head to an Embedding are); left as is", node=original)
+    return original
+
+
 def _flag(head: str) -> str:
     """``self.decoder`` -> ``decoder_tied``."""
     return head.removeprefix("self.").replace(".", "_") + "_tied"
@@ -109,11 +131,11 @@ def _is_docstring(stmt) -> bool:
 @on_statement(cst.Assign)
 def tying_statement(state: State, original: cst.Assign, updated: cst.Assign):
     cls = state.scope.cls
-    if cls is None or cls not in state.tied:
+    if cls is None:
         return None
-    found = _tie(state, cls, original)
+    found = _tie(state, cls, original) if cls in state.tied else None
     if found is None:
-        return None
+        return _unknown_tie(state, original)
     if found[0] in state.tied_flags.get(cls, ()):
         return cst.parse_statement(f"self.{_flag(found[0])} = True\n").body[0]
     return REMOVE

@@ -19,7 +19,7 @@ from torch2jax.diagnostics import marker
 from torch2jax.imports import Imports
 from torch2jax.names import bound_names
 from torch2jax.rules import RuleSet
-from torch2jax.syntax import call, parse_expr, value_expr
+from torch2jax.syntax import arg, call, parse_expr, value_expr
 
 FuncKey = tuple  # (class name or None, function name)
 
@@ -197,6 +197,13 @@ class State:
             self._module_rngs_before(self.statements[0])
             return cst.Name("rngs")
         return call(self.imports.ref("flax.nnx.Rngs"), [value_expr(0)])
+
+    def with_rngs(self, node: cst.Call) -> cst.Call:
+        """The call with ``rngs=`` passed on (unless it passes it already). A ``**kwargs`` it forwards
+        does not carry it: functions that build modules take ``rngs`` as a parameter of their own."""
+        if any(a.keyword and a.keyword.value == "rngs" for a in node.args):
+            return node
+        return node.with_changes(args=[*node.args, arg(self.rngs_expr(), "rngs")])
 
     def _module_rngs_before(self, statement) -> None:
         self.module_rngs = True

@@ -16,7 +16,6 @@ from torch2jax.analyze import mro
 from torch2jax.arguments import bind, target_arguments
 from torch2jax.diagnostics import Unsupported
 from torch2jax.layer_values import PARTIAL, class_value, keeps_signature, passthrough
-from torch2jax.passes.module_classes import with_rngs
 from torch2jax.registry import HANDLERS, on_leave
 from torch2jax.rule_application import apply_rule, report_approximate
 from torch2jax.state import State
@@ -99,7 +98,7 @@ def held_layer_class_called(state: State, original: cst.Call, updated: cst.Call)
     name = code_of(original.func)
     if kinds == {"layer"}:
         if all(keeps_signature(rule) for rule in rules):
-            return with_rngs(state, updated)
+            return state.with_rngs(updated)
         counts = [passthrough(rule) for rule in rules]
         if any(c is None for c in counts):
             return None  # the value itself is reported where it is named
@@ -110,7 +109,7 @@ def held_layer_class_called(state: State, original: cst.Call, updated: cst.Call)
         if len(original.args) > min(counts):
             raise Unsupported("T2J302", f"`{name}(...)` holds a torch layer class: more positional arguments than "
                                         f"`{rules[0].target}` takes in torch's places; not translated")
-        return with_rngs(state, updated)
+        return state.with_rngs(updated)
     if kinds == {"module_fn"}:
         if all(a.keyword is not None and a.keyword.value in KEPT_BY_FUNCTIONS and not a.star for a in original.args):
             return updated.func  # the held function is the layer

@@ -164,11 +164,7 @@ def none_before_value(state: State, original: cst.Assign, updated: cst.Assign):
 
 
 def with_rngs(state: State, node: cst.Call) -> cst.Call:
-    """The call with ``rngs=`` passed on (unless it passes it already). A ``**kwargs`` it forwards
-    does not carry it: functions that build modules take ``rngs`` as a parameter of their own."""
-    if any(a.keyword and a.keyword.value == "rngs" for a in node.args):
-        return node
-    return node.with_changes(args=[*node.args, arg(state.rngs_expr(), "rngs")])
+    return state.with_rngs(node)
 
 
 @on_leave(cst.Call)

@@ -10,7 +10,6 @@ import libcst as cst
 from torch2jax.diagnostics import Unsupported
 from torch2jax.passes.layers import LAYER_KINDS
 from torch2jax.passes import layer_values
-from torch2jax.passes.module_classes import with_rngs
 from torch2jax.registry import on_leave
 from torch2jax.state import State
 from torch2jax.syntax import code_of, literal
@@ -76,7 +75,7 @@ def torch_lookup_called(state: State, original: cst.Call, updated: cst.Call):
     module, names, _ = found
     rules = _rules(state, module, names)
     if all(r.kind == "layer" and layer_values.keeps_signature(r) for r in rules):
-        return with_rngs(state, updated)
+        return state.with_rngs(updated)
     if all(r.kind == "module_fn" for r in rules) and not original.args:
         return updated.func
     raise Unsupported("T2J302", f"`{code_of(original.func)}(...)`: only recurrent and attention layers (built "

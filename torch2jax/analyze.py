@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from torch2jax.forwarded_kwargs import find_forwardings
 from torch2jax.layer_values import LayerValueFacts, analyze_layer_values
 from torch2jax.names import ImportTable, dotted_name
 from torch2jax.rules import RuleSet
@@ -73,6 +74,7 @@ class FileFacts:
     class_names: dict[tuple, str] = field(default_factory=dict)  # (scope, `classname`) -> `m` for m.__class__.__name__
     none_first: dict[str, set[str]] = field(default_factory=dict)  # class -> attributes set to None and to a value
     layer_values: LayerValueFacts = field(default_factory=lambda: LayerValueFacts({}, {}))  # torch classes held
+    forwardings: dict = field(default_factory=dict)  # FuncKey -> Forwarding (**kwargs going to one torch layer)
 
     def holds(self, cls: str | None, key: FuncKey | None, node: cst.BaseExpression) -> Holds | None:
         """What ``x``, ``self.a.b`` or ``model.fc1`` holds, when the file says."""
@@ -198,6 +200,7 @@ def analyze(module: cst.Module, rules: RuleSet, source: str | None = None) -> Fi
         imports, rules, facts.functions, gathered, lambda call, cls: _callee_params(facts, call, cls),
         lambda cls: mro(facts, cls))
     _what_is_held(facts, gathered, module, rules)
+    facts.forwardings = find_forwardings(imports, rules, facts.functions)
     _rngs_functions(facts, gathered, rules)
     _direct_channels_last(facts, gathered, rules)
     if facts.imports.imports_torch and (source is None or mentions_training(source)):
@@ -217,7 +220,15 @@ def _held_by(facts: FileFacts, value: cst.BaseExpression, rules: RuleSet, key: F
     if isinstance(value, (cst.List, cst.Tuple, cst.Set)) and value.elements and all(
         _is_class(facts, e.value, key) for e in value.elements
     ):
-        return Holds("classes")
+        names = tuple(e.value.value for e in value.elements)
+        known = not isinstance(value, cst.Set) and all(n in facts.module_classes for n in names)
+        return Holds("classes", "", names if known else ())
+    if (isinstance(value, cst.Subscript) and isinstance(value.value, cst.Name) and len(value.slice) == 1
+            and isinstance(value.slice[0].slice, cst.Index) and isinstance(value.slice[0].slice.value, cst.Integer)):
+        listed = facts.variables.get(key, {}).get(value.value.value)  # `conv_block = blocks[0]`
+        index = int(value.slice[0].slice.value.value)
+        if listed is not None and listed.kind == "classes" and index < len(listed.alternatives):
+            return Holds("class", listed.alternatives[index])
     if isinstance(value, cst.Dict) and value.elements and all(
         isinstance(e, cst.DictElement) and _is_class(facts, e.value, key) for e in value.elements
     ):

@@ -5,7 +5,7 @@ import ast
 
 import pytest
 
-from conftest import FIXTURES
+from conftest import FIXTURES, converted_twice
 from torch2jax import convert_source
 
 ALREADY_JAX_METHODS = """\
@@ -74,3 +74,25 @@ def test_a_one_argument_unflatten_is_not_torchs():
     result = convert_source(source)
     assert "spec.unflatten(leaves)" in result.code and "x.reshape(" in result.code
     assert not result.diagnostics
+
+
+# ---------------------------------------------------------------------- found by the torch corpus test
+
+
+def test_attribute_and_keyword_names_are_not_imported_names():
+    """`Tensor` in `torch.ops.aten.slice.Tensor` is not `from torch import Tensor`, nor `Module` in
+    `torch.nn.Module.__init__` the imported `Module` (it became `torch.nn.nnx.Module`, and a class
+    based on `torch.nn.Module` crashed)."""
+    source = (
+        "import torch\nimport torch.nn\nfrom torch import Tensor\nfrom torch.nn import Module\n\n"
+        "unpatched_init = torch.nn.Module.__init__\n\n\n"
+        "class Traced(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.fc = torch.nn.Linear(2, 2)\n\n"
+        "    def forward(self, x):\n        return torch.ops.aten.slice.Tensor(self.fc(x), 0), configure(Tensor=x, Module=self)\n\n\n"
+        "def is_module(obj):\n    return isinstance(obj, Module)\n"
+    )
+    code = converted_twice(source).code
+    assert "unpatched_init = torch.nn.Module.__init__\n" in code
+    assert "class Traced(nnx.Module):" in code and "isinstance(obj, nnx.Module)" in code
+    assert "return torch.ops.aten.slice.Tensor(self.fc(x), 0), configure(Tensor=x, Module=self)" in code
+    assert "nnx.nnx" not in code and "jax.Array" not in code

@@ -42,21 +42,34 @@ def _note_call(state: State, node: cst.Call):
     state.calls.append(node)
 
 
+def _note_attribute(state: State, node: cst.Attribute):
+    state.inner.add(id(node.value))
+    state.labels.add(id(node.attr))
+
+
+def _note_definition(enter):
+    def note(state: State, node):
+        state.labels.add(id(node.name))
+        return enter(state, node)
+    return note
+
+
 def _skip(state: State, node):
     return False  # imports are settled at the end, never rewritten in place
 
 
 # What the walk itself keeps current on entering and leaving a node (before and after the callbacks).
 _ENTER = {
-    cst.ClassDef: State.enter_class,
-    cst.FunctionDef: State.enter_function,
+    cst.ClassDef: _note_definition(State.enter_class),
+    cst.FunctionDef: _note_definition(State.enter_function),
     cst.Import: _skip,
     cst.ImportFrom: _skip,
     cst.Assign: _note_assignment,
     cst.AugAssign: lambda state, node: state.targets.add(id(node.target)),
     cst.Expr: lambda state, node: state.statement_calls.add(id(node.value)),
     cst.Call: _note_call,
-    cst.Attribute: lambda state, node: state.inner.add(id(node.value)),
+    cst.Attribute: _note_attribute,
+    cst.Arg: lambda state, node: state.labels.add(id(node.keyword)) if node.keyword else None,
     cst.Annotation: lambda state, node: state.annotations.append(False),
 }
 _EXIT = {

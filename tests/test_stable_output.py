@@ -96,3 +96,16 @@ def test_attribute_and_keyword_names_are_not_imported_names():
     assert "class Traced(nnx.Module):" in code and "isinstance(obj, nnx.Module)" in code
     assert "return torch.ops.aten.slice.Tensor(self.fc(x), 0), configure(Tensor=x, Module=self)" in code
     assert "nnx.nnx" not in code and "jax.Array" not in code
+
+
+def test_a_module_classs_methods_are_its_own_on_a_second_conversion():
+    """`self.relu(x)` in an nnx.Module (a translated class, torch still imported) is the module's
+    own layer, not torch's `Tensor.relu` on `self`."""
+    source = (
+        "import torch\nimport torch.nn as nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n"
+        "        super().__init__()\n        self.fc = nn.Linear(4, 4)\n        self.relu = nn.ReLU()\n"
+        "        self.flatten = nn.Flatten()\n\n    def forward(self, x):\n        torch.cuda.synchronize()\n"
+        "        return self.flatten(self.relu(self.fc(x))) + self.sub(x)\n\n    def sub(self, x):\n        return x\n"
+    )
+    code = converted_twice(source).code
+    assert "return self.flatten(self.relu(self.fc(x))) + self.sub(x)" in code

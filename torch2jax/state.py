@@ -128,6 +128,12 @@ class State:
         return self.facts.imports.qualify(node, self.scope.shadowed)
 
     @property
+    def self_is_an_instance(self) -> bool:
+        """In a method of a class that is not a torch.Tensor subclass: ``self`` is that class's
+        instance, so ``self.relu(x)`` is its own method (an nnx.Module's, on a second conversion)."""
+        return bool(self.classes) and len(self.scopes) > 1 and self.classes[-1][0] not in self.facts.tensor_classes
+
+    @property
     def in_annotation(self) -> bool:
         return bool(self.annotations)
 

@@ -18,8 +18,10 @@ def _method_receiver(state: State, original: cst.Call):
         return None
     if state.qualify(func.value) is not None:
         return None
-    if isinstance(func.value, cst.Name) and func.value.value == "self" and state.scope.cls is not None:
-        return None  # a method of the module itself, or a submodule called as `self.split(x)`
+    if isinstance(func.value, cst.Name) and func.value.value == "self" and (
+        state.scope.cls is not None or state.self_is_an_instance
+    ):
+        return None  # a method of the module (or class) itself, or a submodule called as `self.split(x)`
     holder = state.holds(func.value)
     if holder is not None and holder.kind in ("layer", "module"):
         return None  # a layer or module, not a tensor: `self.encoder.split(x)` is its own method

@@ -109,3 +109,18 @@ def test_a_module_classs_methods_are_its_own_on_a_second_conversion():
     )
     code = converted_twice(source).code
     assert "return self.flatten(self.relu(self.fc(x))) + self.sub(x)" in code
+
+
+def test_indexed_updates_are_jax_and_python_containers_stay_python():
+    """`x.at[i].multiply(v)` is JAX's own (it became `jnp.multiply(x.at[i], v)`); a list made by
+    `[1] * n` and an object imported from elsewhere keep Python's item assignment."""
+    source = (
+        "import torch\nfrom torch.utils.flop_counter import flop_registry\n\n"
+        "flop_registry[torch.ops.aten.mm] = count_mm\n\n\n"
+        "def f(n, scale):\n    sizes = [1] * n\n    sizes[0] *= 2\n    x = torch.zeros(3)\n    x[0] *= scale\n"
+        "    return sizes, x\n"
+    )
+    code = converted_twice(source).code
+    assert "flop_registry[torch.ops.aten.mm] = count_mm\n" in code
+    assert "    sizes[0] *= 2\n" in code
+    assert "    x = x.at[0].multiply(scale)\n" in code

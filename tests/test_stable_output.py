@@ -124,3 +124,10 @@ def test_indexed_updates_are_jax_and_python_containers_stay_python():
     assert "flop_registry[torch.ops.aten.mm] = count_mm\n" in code
     assert "    sizes[0] *= 2\n" in code
     assert "    x = x.at[0].multiply(scale)\n" in code
+
+
+def test_markers_stay_with_their_statement_when_rngs_is_made_before_it():
+    source = "import torch\n\nseed = (torch.Tag.nondeterministic_seeded, torch.randn(2))\n"
+    code = converted_twice(source).code
+    assert ("rngs = nnx.Rngs(0)\n# torch2jax: T2J901 `torch.Tag.nondeterministic_seeded` has no rule; left as is\n"
+            "seed = (torch.Tag.nondeterministic_seeded, jax.random.normal(rngs.params(), 2))\n") in code

@@ -131,3 +131,26 @@ def test_markers_stay_with_their_statement_when_rngs_is_made_before_it():
     code = converted_twice(source).code
     assert ("rngs = nnx.Rngs(0)\n# torch2jax: T2J901 `torch.Tag.nondeterministic_seeded` has no rule; left as is\n"
             "seed = (torch.Tag.nondeterministic_seeded, jax.random.normal(rngs.params(), 2))\n") in code
+
+
+def test_setting_the_training_flag():
+    """`self.training = v` sets the flag `self.training` reads translate to: `self.deterministic =
+    not v` (it was rewritten into `not self.deterministic = v`); set inside an unpacking or as a
+    loop target, it is reported and left as is."""
+    source = (
+        "import torch\nimport torch.nn as nn\n\n\nclass M(nn.Module):\n    def __init__(self):\n"
+        "        super().__init__()\n        self.fc = nn.Linear(2, 2)\n\n    def forward(self, x):\n"
+        "        torch.cuda.synchronize()\n        return self.fc(x) if self.training else x\n\n"
+        "    def switch(self, mode, state):\n        self.training = False\n        self.training = mode\n"
+        "        self.training = not mode\n        self.training = self.training and mode\n"
+        "        (self.fc, self.training) = state\n        for self.training in (True, False):\n            pass\n"
+    )
+    result = converted_twice(source)
+    code = result.code
+    assert "return self.fc(x) if (not self.deterministic) else x" in code
+    assert ("        self.deterministic = True\n        self.deterministic = not mode\n        self.deterministic = mode\n"
+            "        self.deterministic = not ((not self.deterministic) and mode)\n") in code
+    assert "        (self.fc, self.training) = state\n" in code
+    assert "        for self.training in (True, False):\n" in code
+    assert [d.code for d in result.diagnostics if d.code == "T2J201"] == ["T2J201", "T2J201"]
+    assert code.count("# torch2jax: T2J201 `self.training` set") == 2

@@ -29,8 +29,17 @@ STATEMENTS = frozenset(
 )
 
 
+def _note_targets(state: State, target: cst.BaseExpression):
+    """A target and, in ``a, (b, *c) = ...``, every name or attribute it unpacks into."""
+    state.targets.add(id(target))
+    if isinstance(target, (cst.Tuple, cst.List)):
+        for element in target.elements:  # Element or StarredElement
+            _note_targets(state, element.value)
+
+
 def _note_assignment(state: State, node: cst.Assign):
-    state.targets.update(id(t.target) for t in node.targets)
+    for t in node.targets:
+        _note_targets(state, t.target)
     target = node.targets[0].target
     if len(node.targets) == 1 and isinstance(target, (cst.Tuple, cst.List)) and isinstance(node.value, cst.Call):
         if not any(isinstance(e, cst.StarredElement) for e in target.elements):
@@ -66,6 +75,10 @@ _ENTER = {
     cst.ImportFrom: _skip,
     cst.Assign: _note_assignment,
     cst.AugAssign: lambda state, node: state.targets.add(id(node.target)),
+    cst.AnnAssign: lambda state, node: state.targets.add(id(node.target)),
+    cst.Del: lambda state, node: _note_targets(state, node.target),
+    cst.For: lambda state, node: _note_targets(state, node.target),
+    cst.WithItem: lambda state, node: _note_targets(state, node.asname.name) if node.asname else None,
     cst.Expr: lambda state, node: state.statement_calls.add(id(node.value)),
     cst.Call: _note_call,
     cst.Attribute: _note_attribute,

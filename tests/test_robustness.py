@@ -285,3 +285,12 @@ def test_calls_with_few_or_no_arguments():
             "tgt.reshape(-1), axis=1).sum()\n") in code
     assert "        .remote()\n    )\n" in code
     assert "return obs, loss, model, x, x, nnx.Param(jnp.empty(0))" in code  # torch's Parameter() is empty
+
+
+def test_a_condition_over_several_lines_keeps_its_parentheses():
+    source = (
+        "import torch\n\n\ndef f(a, b, x):\n    if (\n        not a\n        - b\n    ):\n        x = torch.zeros(2)\n"
+        "    torch.cuda.synchronize()\n    return x\n"
+    )
+    code = converted_twice(source).code
+    assert "    if (\n        not a\n        - b\n    ):\n        x = jnp.zeros(2)\n" in code

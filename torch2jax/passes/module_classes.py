@@ -294,10 +294,9 @@ def _unparenthesised_not(node):
     return None
 
 
-def _unparenthesised_not(node):
-    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not) and node.lpar:
-        return node.with_changes(lpar=[], rpar=[])
-    return None
+def _is_flag(node) -> bool:
+    return (isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self"
+            and node.attr.value == "deterministic" and not node.lpar)
 
 
 @on_leave(cst.Arg, cst.Assign, exclusive=False)

@@ -294,3 +294,15 @@ def test_a_condition_over_several_lines_keeps_its_parentheses():
     )
     code = converted_twice(source).code
     assert "    if (\n        not a\n        - b\n    ):\n        x = jnp.zeros(2)\n" in code
+
+
+def test_assigning_a_parameters_data_is_reported_not_turned_into_a_read():
+    """`module.weight.data = w` once became `jnp.transpose(module.kernel[...], ...) = w`."""
+    source = (
+        "import torch\nimport torch.nn as nn\n\n\ndef convert(module, fmt):\n    if isinstance(module, nn.Conv2d):\n"
+        "        w = module.weight.detach().clone()\n        module.weight.data = w\n    torch.cuda.synchronize()\n"
+    )
+    result = converted_twice(source)
+    assert "        module.weight.data = w\n" in result.code
+    assert "T2J201" in {d.code for d in result.diagnostics}
+    assert "# torch2jax: T2J201 assigning `weight` of a `torch.nn.Conv2d`" in result.code

@@ -35,6 +35,8 @@ def _note_targets(state: State, target: cst.BaseExpression):
     if isinstance(target, (cst.Tuple, cst.List)):
         for element in target.elements:  # Element or StarredElement
             _note_targets(state, element.value)
+    elif isinstance(target, cst.Attribute) and target.attr.value == "data":
+        state.targets.add(id(target.value))  # `w.data = v` sets `w` itself
 
 
 def _note_assignment(state: State, node: cst.Assign):

@@ -99,8 +99,9 @@ def parameter_read(state: State, original: cst.Attribute, updated: cst.Attribute
         if id(original) in state.targets:
             if state.scope.cls in state.tied and code_of(original.value) in state.tied[state.scope.cls]:
                 return updated  # the statement goes (weight_tying)
-            state.report("T2J201", f"assigning `{original.attr.value}` of a `{rule.torch}` (weight tying) is not "
-                         "translated yet; share the layer or the nnx.Param instead", node=original)
+            state.report("T2J201", f"assigning `{original.attr.value}` of a `{rule.torch}` (weight tying, or a new "
+                         f"value) is not translated yet; share the layer, or set its `{spec.path}` in Flax's layout",
+                         node=original)
             return updated
         layer = updated.value
         if rule.layout == "channels_last" and not _plain(state, original.value):
@@ -118,6 +119,6 @@ def parameter_read(state: State, original: cst.Attribute, updated: cst.Attribute
                          f"({spec.path}); reading it in torch's layout is not translated", node=original)
             return updated
         return read
-    if original.attr.value == "data" and _parameter(state, original.value) is not None:
+    if original.attr.value == "data" and id(original) not in state.targets and _parameter(state, original.value):
         return updated.value  # `layer.weight.data`: the array itself
     return None

@@ -154,3 +154,15 @@ def test_setting_the_training_flag():
     assert "        for self.training in (True, False):\n" in code
     assert [d.code for d in result.diagnostics if d.code == "T2J201"] == ["T2J201", "T2J201"]
     assert code.count("# torch2jax: T2J201 `self.training` set") == 2
+
+
+def test_a_helper_is_defined_only_for_a_call_that_uses_it():
+    """F.scaled_dot_product_attention with dropout and no rngs in scope is reported and stays: its
+    helper is not defined (it was, and the second conversion defined `Torchscaled_dot_product_attention`)."""
+    source = (
+        "import torch.nn.functional as F\n\n\ndef f(q, k, v):\n"
+        "    return F.scaled_dot_product_attention(q, k, v, dropout_p=0.1)\n"
+    )
+    result = converted_twice(source)
+    assert "def scaled_dot_product_attention" not in result.code
+    assert [d.code for d in result.diagnostics] == ["T2J203"]

@@ -156,6 +156,18 @@ def test_setting_the_training_flag():
     assert code.count("# torch2jax: T2J201 `self.training` set") == 2
 
 
+def test_a_step_left_as_torch_is_not_analysed_again():
+    """A `backward()` a conversion left as torch, with its reason marked, keeps that reason: the
+    second conversion sees `requires_grad=True` gone and would find another one."""
+    source = (
+        "import torch\n\n\ndef g():\n    t1 = torch.rand(3, requires_grad=True)\n    r = wrap(t1.sum())\n"
+        "    r.backward()\n    torch.cuda.synchronize()\n    return r\n"
+    )
+    result = converted_twice(source)
+    assert [d.code for d in result.diagnostics] == ["T2J204", "T2J901"]
+    assert result.code.count("# torch2jax: T2J204") == 1
+
+
 def test_a_helper_is_defined_only_for_a_call_that_uses_it():
     """F.scaled_dot_product_attention with dropout and no rngs in scope is reported and stays: its
     helper is not defined (it was, and the second conversion defined `Torchscaled_dot_product_attention`)."""

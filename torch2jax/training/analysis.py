@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from torch2jax.diagnostics import marked
 from torch2jax.names import ImportTable, dotted_name
 from torch2jax.syntax import code_of
 from torch2jax.training.dataflow import names_of
@@ -420,7 +421,15 @@ def _steps(facts: TrainingFacts, imports: ImportTable, scope: Scope, body: list,
         backward = _method_call(stmt, "backward")
         if backward is None or isinstance(stmt.body[0], cst.Assign):
             continue
-        plan = _plan(facts, imports, scope, body, start, b, backward, func)
+        previous = marked([line.comment.value for line in stmt.leading_lines if line.comment], "T2J204")
+        # A previous conversion left this step as torch and said why: what it read then (the torch
+        # optimizer, the `requires_grad=True` leaves) is translated now, so its reasons stand.
+        plan = previous or _plan(facts, imports, scope, body, start, b, backward, func)
+        if isinstance(plan, list):
+            facts.problems.extend((stmt, "T2J204", message) for message in plan)
+            facts.handled_calls.add(id(backward))
+            start = b + 1
+            continue
         if isinstance(plan, str):
             facts.problems.append((stmt, "T2J204", plan))
             facts.handled_calls.add(id(backward))

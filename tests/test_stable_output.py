@@ -158,14 +158,16 @@ def test_setting_the_training_flag():
 
 def test_a_step_left_as_torch_is_not_analysed_again():
     """A `backward()` a conversion left as torch, with its reason marked, keeps that reason: the
-    second conversion sees `requires_grad=True` gone and would find another one."""
+    second conversion sees `requires_grad=True` gone and would find another one. Its `.grad` stays
+    too (it became `t1_grad`, which no step returns)."""
     source = (
         "import torch\n\n\ndef g():\n    t1 = torch.rand(3, requires_grad=True)\n    r = wrap(t1.sum())\n"
-        "    r.backward()\n    torch.cuda.synchronize()\n    return r\n"
+        "    r.backward()\n    torch.cuda.synchronize()\n    return r, t1.grad\n"
     )
     result = converted_twice(source)
     assert [d.code for d in result.diagnostics] == ["T2J204", "T2J901"]
     assert result.code.count("# torch2jax: T2J204") == 1
+    assert "return r, t1.grad" in result.code
 
 
 def test_a_helper_is_defined_only_for_a_call_that_uses_it():

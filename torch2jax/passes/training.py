@@ -310,9 +310,10 @@ def accumulator_start(state: State, original: cst.FunctionDef, updated: cst.Func
 
 
 def _leaf_grad(state: State, node) -> str | None:
-    """``w.grad`` on a leaf tensor of this scope: the leaf's name."""
+    """``w.grad`` on a leaf tensor a translated step of this scope differentiates: the leaf's name
+    (a step left as torch returns no ``w_grad``)."""
     if isinstance(node, cst.Attribute) and node.attr.value == "grad" and isinstance(node.value, cst.Name):
-        if node.value.value in state.facts.training.leaves(_scope(state)):
+        if node.value.value in state.facts.training.differentiated.get(_scope(state), ()):
             return node.value.value
     return None
 

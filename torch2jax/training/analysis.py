@@ -100,6 +100,7 @@ class TrainingFacts:
     settable: set[int] = field(default_factory=set)  # id(optimizer call): the loop sets or reads its rate
     inlined_losses: set[int] = field(default_factory=set)  # id(loss call): its calls become the expression
     removable: set[int] = field(default_factory=set)  # ids of statements whose binding is used up by inlining
+    differentiated: dict[Scope, set[str]] = field(default_factory=dict)  # leaves a translated step returns `.grad` of
 
     def leaves(self, scope: Scope) -> set[str]:
         """Variables created as leaf tensors with ``requires_grad=True`` in this scope."""
@@ -439,6 +440,8 @@ def _steps(facts: TrainingFacts, imports: ImportTable, scope: Scope, body: list,
         indices = [plan.backward, plan.step, *plan.zero_grads, *plan.scheduler_steps, *(i for i, _, _ in plan.clips)]
         if plan.kind in ("leaves", "accumulate"):
             indices = [plan.backward]
+        if plan.kind == "leaves":
+            facts.differentiated.setdefault(scope, set()).update(plan.leaves)
         facts.handled.update(id(body[i]) for i in indices)
         for i in indices:
             facts.handled_calls.update(id(c) for c in _calls_of(body[i]))

@@ -22,6 +22,7 @@ from torch2jax.passes import (  # noqa: F401  (imported for registration, in thi
     values_indices,
     layout,
     module_classes,
+    training_flag,
     module_methods,
     tensor_methods,
     inplace,

@@ -21,7 +21,7 @@ def _is_training_flag(state: State, node) -> bool:
     )
 
 
-UNPACKED_FLAG = ("`self.training` set {how} is not translated; set `self.deterministic` (its negation) "
+UNPACKED_FLAG = ("`self.training` {how} is not translated; set `self.deterministic` (its negation) "
                  "on its own line instead")
 
 
@@ -32,7 +32,7 @@ def training_flag(state: State, original: cst.Attribute, updated: cst.Attribute)
         return None
     if id(original) in state.targets:  # set, not read: see training_assignment
         if state.statements and not isinstance(state.statements[-1], cst.SimpleStatementLine):
-            state.report("T2J201", UNPACKED_FLAG.format(how="as a loop or `with` target"), node=original)
+            state.report("T2J201", UNPACKED_FLAG.format(how="set as a loop or `with` target"), node=original)
         return None
     return cst.UnaryOperation(
         operator=cst.Not(),
@@ -50,10 +50,11 @@ def training_assignment(state: State, original, updated):
     if not any(_sets_training_flag(state, t) for t in targets):
         return None
     if isinstance(original, (cst.AugAssign, cst.Del)) or len(targets) != 1 or not _is_training_flag(state, targets[0]):
-        how = {cst.AugAssign: "by an augmented assignment", cst.Del: "deleted"}.get(type(original), "in an unpacking")
+        how = {cst.AugAssign: "set by an augmented assignment", cst.Del: "deleted"}.get(type(original))
+        how = how or ("set with other targets" if len(targets) > 1 else "set in an unpacking")
         raise Unsupported("T2J201", UNPACKED_FLAG.format(how=how))
     if updated.value is None:  # `self.training: bool`, an annotation alone
-        raise Unsupported("T2J201", UNPACKED_FLAG.format(how="by an annotation alone"))
+        raise Unsupported("T2J201", UNPACKED_FLAG.format(how="annotated alone"))
     flag = cst.Attribute(cst.Name("self"), cst.Name("deterministic"))
     if isinstance(original, cst.AnnAssign):
         return updated.with_changes(target=flag, value=_negated(updated.value))

@@ -39,6 +39,10 @@ class Holds:
 
 OTHER = Holds("other")
 
+# Classes whose instances are tensors: in their methods `self.sum()` is a tensor method.
+TENSOR_TYPES = {"torch.Tensor", "torch._C.TensorBase", "torch.nn.Parameter", "torch.nn.parameter.Parameter",
+                "torch.nn.Buffer", "torch.nn.parameter.Buffer"}
+
 PARAMETER_NAMES = {"weight", "bias"}
 RANDOM_FACTORIES = {"torch.randn", "torch.rand", "torch.randint", "torch.randperm", "torch.normal"}
 # Initialisers that draw random numbers (a function calling them needs rngs), and their tensor-method forms.
@@ -75,6 +79,7 @@ class FileFacts:
     none_first: dict[str, set[str]] = field(default_factory=dict)  # class -> attributes set to None and to a value
     layer_values: LayerValueFacts = field(default_factory=lambda: LayerValueFacts({}, {}))  # torch classes held
     forwardings: dict = field(default_factory=dict)  # FuncKey -> Forwarding (**kwargs going to one torch layer)
+    tensor_classes: set[str] = field(default_factory=set)  # torch.Tensor subclasses (their `self` is a tensor)
 
     def holds(self, cls: str | None, key: FuncKey | None, node: cst.BaseExpression) -> Holds | None:
         """What ``x``, ``self.a.b`` or ``model.fc1`` holds, when the file says."""
@@ -178,6 +183,12 @@ def analyze(module: cst.Module, rules: RuleSet, source: str | None = None) -> Fi
             if is_module:
                 facts.module_classes[name] = cls
                 facts.class_bases[name] = local
+                changed = True
+            if name not in facts.tensor_classes and any(
+                imports.qualify(base.value) in TENSOR_TYPES or dotted_name(base.value) in facts.tensor_classes
+                for base in cls.bases
+            ):
+                facts.tensor_classes.add(name)
                 changed = True
 
     for func in _functions_of(module.body):

@@ -61,8 +61,11 @@ def module_function(state: State, target: cst.BaseExpression, kwargs: dict) -> c
 
 
 def _keep_layout(old: cst.Call, new):
-    """Carry a multi-line call's line breaks and comments over to its translation."""
-    if not isinstance(new, cst.Call) or not old.args or "\n" not in code_of(old):
+    """Carry a multi-line call's line breaks and comments over to its translation (not over to
+    the receiver a removed method leaves: ``make().to(device)`` over two lines -> ``make()``)."""
+    if not isinstance(new, cst.Call) or not old.args or not new.args or "\n" not in code_of(old):
+        return new
+    if isinstance(old.func, cst.Attribute) and new is old.func.value:
         return new
     args = list(new.args)
     n_old, n_new = len(old.args), len(args)

@@ -58,6 +58,9 @@ class State:
         self.inner: set[int] = set()  # the value of an attribute (`x` in `x.y`), class bases
         self.statement_calls: set[int] = set()  # calls used as expression statements
         self.targets: set[int] = set()  # assignment targets (`x` in `x = ...`, `x += ...`)
+        # Names that label rather than refer: `Tensor` in `torch.ops.aten.slice.Tensor`, `f(Module=m)`,
+        # `def relu(...)`: never an imported torch name, whatever the file imports.
+        self.labels: set[int] = set()
         self.annotations: list[bool] = []  # open annotations; True: it names a torch type with no JAX one
         # `if isinstance(m, nn.Linear):` -> inside, `m` holds a Linear (innermost first; {} in an `else`).
         self.narrowings: list[dict] = []
@@ -124,6 +127,12 @@ class State:
         if node is None:
             return None
         return self.facts.imports.qualify(node, self.scope.shadowed)
+
+    @property
+    def self_is_an_instance(self) -> bool:
+        """In a method of a class that is not a torch.Tensor subclass: ``self`` is that class's
+        instance, so ``self.relu(x)`` is its own method (an nnx.Module's, on a second conversion)."""
+        return bool(self.classes) and len(self.scopes) > 1 and self.classes[-1][0] not in self.facts.tensor_classes
 
     @property
     def in_annotation(self) -> bool:

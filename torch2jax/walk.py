@@ -29,8 +29,19 @@ STATEMENTS = frozenset(
 )
 
 
+def _note_targets(state: State, target: cst.BaseExpression):
+    """A target and, in ``a, (b, *c) = ...``, every name or attribute it unpacks into."""
+    state.targets.add(id(target))
+    if isinstance(target, (cst.Tuple, cst.List)):
+        for element in target.elements:  # Element or StarredElement
+            _note_targets(state, element.value)
+    elif isinstance(target, cst.Attribute) and target.attr.value == "data":
+        state.targets.add(id(target.value))  # `w.data = v` sets `w` itself
+
+
 def _note_assignment(state: State, node: cst.Assign):
-    state.targets.update(id(t.target) for t in node.targets)
+    for t in node.targets:
+        _note_targets(state, t.target)
     target = node.targets[0].target
     if len(node.targets) == 1 and isinstance(target, (cst.Tuple, cst.List)) and isinstance(node.value, cst.Call):
         if not any(isinstance(e, cst.StarredElement) for e in target.elements):
@@ -42,21 +53,38 @@ def _note_call(state: State, node: cst.Call):
     state.calls.append(node)
 
 
+def _note_attribute(state: State, node: cst.Attribute):
+    state.inner.add(id(node.value))
+    state.labels.add(id(node.attr))
+
+
+def _note_definition(enter):
+    def note(state: State, node):
+        state.labels.add(id(node.name))
+        return enter(state, node)
+    return note
+
+
 def _skip(state: State, node):
     return False  # imports are settled at the end, never rewritten in place
 
 
 # What the walk itself keeps current on entering and leaving a node (before and after the callbacks).
 _ENTER = {
-    cst.ClassDef: State.enter_class,
-    cst.FunctionDef: State.enter_function,
+    cst.ClassDef: _note_definition(State.enter_class),
+    cst.FunctionDef: _note_definition(State.enter_function),
     cst.Import: _skip,
     cst.ImportFrom: _skip,
     cst.Assign: _note_assignment,
     cst.AugAssign: lambda state, node: state.targets.add(id(node.target)),
+    cst.AnnAssign: lambda state, node: state.targets.add(id(node.target)),
+    cst.Del: lambda state, node: _note_targets(state, node.target),
+    cst.For: lambda state, node: _note_targets(state, node.target),
+    cst.WithItem: lambda state, node: _note_targets(state, node.asname.name) if node.asname else None,
     cst.Expr: lambda state, node: state.statement_calls.add(id(node.value)),
     cst.Call: _note_call,
-    cst.Attribute: lambda state, node: state.inner.add(id(node.value)),
+    cst.Attribute: _note_attribute,
+    cst.Arg: lambda state, node: state.labels.add(id(node.keyword)) if node.keyword else None,
     cst.Annotation: lambda state, node: state.annotations.append(False),
 }
 _EXIT = {

@@ -257,8 +257,6 @@ def scaled_dot_product_attention(rule, node, state, receiver):
     a dropout_p that is not literally 0 draws from the rngs in scope."""
     bound = bind(rule, node)
     _false(rule, bound, ("enable_gqa",))
-    name = helper_name(state, "scaled_dot_product_attention")
-    define_helper(state, name, SDPA.replace("def scaled_dot_product_attention(", f"def {name}(", 1))
     args = list(node.args)
     if "dropout_p" in bound and literal(bound["dropout_p"]) not in (0, 0.0):
         rngs = state.rngs_at_call()
@@ -266,4 +264,6 @@ def scaled_dot_product_attention(rule, node, state, receiver):
             raise Unsupported("T2J203", "`scaled_dot_product_attention` with dropout_p needs random numbers; "
                                         "pass an nnx.Rngs into this function")
         args = append_arg(args, arg(rngs, "rngs"))
+    name = helper_name(state, "scaled_dot_product_attention")  # defined only when a call uses it
+    define_helper(state, name, SDPA.replace("def scaled_dot_product_attention(", f"def {name}(", 1))
     return node.with_changes(func=cst.Name(name), args=args)

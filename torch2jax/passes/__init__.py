@@ -25,6 +25,7 @@ CONCERNS = (
     "layout",
     "layers",
     "module_classes",
+    "training_flag",
     "layer_values",
     "torch_lookups",
     "torch_functions",

@@ -100,8 +100,9 @@ def parameter_read(state: State, original: cst.Attribute, updated: cst.Attribute
             ties = state.tied.get(state.scope.cls, {})
             if code_of(original.value) in ties or code_of(original.value) in ties.values():
                 return updated  # the statement goes (weight_tying)
-            state.report("T2J201", f"assigning `{original.attr.value}` of a `{rule.torch}` (weight tying) is not "
-                         "translated yet; share the layer or the nnx.Param instead", node=original)
+            state.report("T2J201", f"assigning `{original.attr.value}` of a `{rule.torch}` (weight tying, or a new "
+                         f"value) is not translated yet; share the layer, or set its `{spec.path}` in Flax's layout",
+                         node=original)
             return updated
         layer = updated.value
         if rule.layout == "channels_last" and not _plain(state, original.value):
@@ -119,6 +120,6 @@ def parameter_read(state: State, original: cst.Attribute, updated: cst.Attribute
                          f"({spec.path}); reading it in torch's layout is not translated", node=original)
             return updated
         return read
-    if original.attr.value == "data" and _parameter(state, original.value) is not None:
+    if original.attr.value == "data" and id(original) not in state.targets and _parameter(state, original.value):
         return updated.value  # `layer.weight.data`: the array itself
     return None

@@ -40,7 +40,7 @@ def attribute_reference(state: State, original: cst.Attribute, updated: cst.Attr
 
 @on_leave(cst.Name)
 def name_reference(state: State, original: cst.Name, updated: cst.Name):
-    if not state.is_value_position(original):
+    if not state.is_value_position(original) or id(original) in state.labels or id(original) in state.targets:
         return None
     qname = state.qualify(original)
     if qname and qname.startswith("torch.") and qname in state.rules.by_name:

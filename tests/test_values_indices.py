@@ -23,4 +23,4 @@ def test_against_torch():
     pytest.importorskip("jax")
     from layer_check import check, data
 
-    check("nn.Identity()", data((3, 4, 5)), forward="torch.max(x, 1)[0] + x.min(dim=2)[1].float().unsqueeze(-1)[..., 0:1]")
+    check("nn.Identity()", data((3, 4, 5)), forward="torch.max(x, 1)[0] + x.min(dim=1)[1].float() + torch.max(x, -1)[1].float().sum()")

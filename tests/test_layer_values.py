@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from numeric import verified
 from torch2jax import convert_source
 
 SOURCE = '''
@@ -72,13 +73,7 @@ def test_values_and_the_calls_that_build_them():
 
 
 def test_verified_against_torch(tmp_path):
-    pytest.importorskip("torch")
-    pytest.importorskip("flax")
-    from torch2jax.verify import verify
-
-    source = tmp_path / "held.py"
-    source.write_text(SOURCE)
-    report = verify(source, "Net()", ["float32[4,8]"])
+    report = verified(tmp_path, SOURCE, "Net()", ["float32[4,8]"])
     assert report.ok, report.table()
     assert report.stages["spec"]["weights"] == 22  # 5 Linear, 2 LayerNorm, 2 BatchNorm with their statistics
 

@@ -73,6 +73,7 @@ class State:
         self.transposed: dict[int, tuple[cst.BaseExpression, int]] = {}  # NHWC->NCHW transposes: (inner, rank)
         self.keep_alive: list = []
         self.module: cst.Module | None = None  # the file being rewritten (set when the walk enters it)
+        self.compared: set[int] = set()  # names/attributes compared by `is`, `==`, `in` (`type(m) is nn.Identity`)
         self.tied: dict[str, dict[str, str]] = {}  # class -> tied Linear head -> the Embedding it shares
         self.tied_flags: dict[str, set[str]] = {}  # class -> heads tied only under a condition (a flag says)
         self.split_lines: set[int] = set()  # statement lines whose rewrite is several lines (registry.Lines)

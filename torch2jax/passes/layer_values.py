@@ -29,8 +29,7 @@ def reference(state: State, rule, original) -> cst.BaseExpression | None:
     if _is_partial_target(state, original):
         return original  # functools.partial(nn.X, ...) is translated as a whole (below)
     if rule.kind == "module_fn":
-        built = cst.Call(func=original)
-        return apply_rule(state, rule, built, built, receiver=None)
+        return _function_value(state, rule, original)
     if keeps_signature(rule):  # nn.LSTM -> LSTM, the class the output defines
         built = HANDLERS[rule.handler](rule, cst.Call(func=original), state, None)
         return built.func if isinstance(built, cst.Call) else None
@@ -39,6 +38,18 @@ def reference(state: State, rule, original) -> cst.BaseExpression | None:
         return None
     report_approximate(state, rule, original)
     return _partial(state, rule, {}, count)
+
+
+def _function_value(state: State, rule, original) -> cst.BaseExpression | None:
+    """What ``nn.GELU()`` translates to, for ``nn.GELU`` held as a value; None for a module that
+    needs arguments to be built (``nn.MaxPool2d`` without its kernel size has no such value)."""
+    built = cst.Call(func=original)
+    if rule.handler is None:
+        return apply_rule(state, rule, built, built, receiver=None)
+    try:
+        return apply_rule(state, rule, built, built, receiver=None)
+    except (KeyError, IndexError, Unsupported):  # a handler reading an argument only a call gives
+        return None
 
 
 def _is_partial_target(state: State, original) -> bool:

@@ -33,10 +33,19 @@ def untranslatable_annotation(state: State, original: cst.Annotation, updated: c
 
 @on_visit(cst.Comparison)
 def compared_operands(state: State, node: cst.Comparison) -> None:
-    """``type(m) is nn.Identity``, ``m.__class__ in (nn.Conv2d, nn.Linear)``: classes compared are types."""
-    for operand in (node.left, *(c.comparator for c in node.comparisons)):
+    """``type(m) is nn.Identity``, ``m.__class__ in (nn.Conv2d, nn.Linear)``: classes compared with a
+    type are types (``act_layer is nn.ReLU`` compares two values: a held class is its translation)."""
+    operands = (node.left, *(c.comparator for c in node.comparisons))
+    if not any(_is_type_of(operand) for operand in operands):
+        return
+    for operand in operands:
         items = [e.value for e in operand.elements] if isinstance(operand, (cst.Tuple, cst.List, cst.Set)) else [operand]
         state.compared.update(id(item) for item in items if isinstance(item, (cst.Name, cst.Attribute)))
+
+
+def _is_type_of(node) -> bool:
+    return ((isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "type")
+            or (isinstance(node, cst.Attribute) and node.attr.value == "__class__"))
 
 
 @on_leave(cst.Attribute)

@@ -125,8 +125,9 @@ def tensor_only_method(state: State, original: cst.Call, updated: cst.Call):
 @on_leave(cst.Attribute)
 def tensor_device(state: State, original: cst.Attribute, updated: cst.Attribute):
     """``img.device`` on a known tensor -> JAX's default device: arrays carry no device under ``jit``
-    (tracers have none), and the moves it fed (``.to(device)``, ``device=``) are removed anyway."""
-    if original.attr.value != "device" or not state.is_value_position(original):
+    (tracers have none), and the moves it fed (``.to(device)``, ``device=``) are removed anyway;
+    ``img.is_cuda`` -> whether JAX computes on a GPU."""
+    if original.attr.value not in ("device", *BACKEND_FLAGS) or not state.is_value_position(original):
         return None
     if not (_self_parameter(state, original.value) or isinstance(original.value, cst.Name)):
         return None
@@ -134,9 +135,14 @@ def tensor_device(state: State, original: cst.Attribute, updated: cst.Attribute)
         function = _function(state)
         if function is None or original.value.value not in known_tensors(state, function):
             return None
+    if original.attr.value in BACKEND_FLAGS:  # `x.is_cuda` -> jax.default_backend() == 'gpu'
+        return state.imports.source(f"jax.default_backend() == {BACKEND_FLAGS[original.attr.value]!r}")
     state.report("T2J902", f"`{code_of(original.value)}.device`: JAX's default device (arrays are placed by JAX)",
                  node=original, handled=True)
     return state.imports.source("jax.devices()[0]")
+
+
+BACKEND_FLAGS = {"is_cuda": "gpu", "is_cpu": "cpu", "is_mps": "METAL"}  # where a tensor lives: where JAX computes
 
 
 def _self_parameter(state: State, node) -> bool:

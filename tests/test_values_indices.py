@@ -24,3 +24,9 @@ def test_against_torch():
     from layer_check import check, data
 
     check("nn.Identity()", data((3, 4, 5)), forward="torch.max(x, 1)[0] + x.min(dim=1)[1].float() + torch.max(x, -1)[1].float().sum()")
+
+
+def test_a_second_operand_made_by_torch_is_elementwise():
+    """The continuous-Bernoulli VAE: torch.max(torch.le(lam, a), torch.gt(lam, b)) is a logical or."""
+    code = convert_source("import torch\n\ndef f(lam):\n    return torch.max(torch.le(lam, 0.4), torch.gt(lam, 0.6))\n").code
+    assert "jnp.maximum(jnp.less_equal(lam, 0.4), jnp.greater(lam, 0.6))" in code

@@ -33,3 +33,13 @@ def test_same_positions_as_libcst(path):
     for node in collect.nodes:
         pos = expected[node].start
         assert got[id(node)] == (pos.line, pos.column + 1), cst.Module([]).code_for_node(node)[:60]
+
+
+def test_a_report_at_the_rewritten_call_has_the_calls_position():
+    """Handlers see the rewritten call (not in the input, so without a position); their reports at it
+    are placed at the call they translate."""
+    from torch2jax import convert_source
+
+    source = "import torch\n\n\ndef f(x):\n    return torch.topk(x.float(), 3, sorted=False)\n"
+    [diag] = [d for d in convert_source(source).diagnostics if "sorted=False" in d.message]
+    assert (diag.line, diag.column) == (5, 12)

@@ -71,6 +71,7 @@ _EXIT = {
 
 def _guarded(state: State, callback, original, updated):
     """Run one callback; its failure on this node becomes a diagnostic, never an exception."""
+    state.leaving = (original, updated)  # a report at `updated` (a handler's node) is placed at `original`
     try:
         return callback(state, original, updated)
     except NotTorch:

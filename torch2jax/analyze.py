@@ -18,6 +18,7 @@ import libcst as cst
 
 from torch2jax.names import ImportTable, dotted_name
 from torch2jax.rules import RuleSet
+from torch2jax.traversal import visit
 from torch2jax.training.analysis import TrainingFacts, analyze_training, mentions_training
 
 FuncKey = tuple[str | None, str]  # (class name or None, function name)
@@ -145,7 +146,7 @@ class _Calls(cst.CSTVisitor):
 
 def _gather(func: cst.FunctionDef) -> _Calls:
     visitor = _Calls()
-    func.body.visit(visitor)
+    visit(func.body, visitor)
     return visitor
 
 

@@ -110,7 +110,7 @@ def _convert(source: str, path: str, ruleset: RuleSet) -> ConversionResult:
 
     state = State(facts, ruleset)
     state.indent = module.default_indent
-    new_module = module.visit(Walker(state))
+    new_module = Walker(state).walk(module)
     diagnostics = _positioned(module, state.pending, path)
     draft = new_module.code
     try:

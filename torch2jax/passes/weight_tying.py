@@ -17,6 +17,7 @@ import libcst as cst
 
 from torch2jax.registry import REMOVE, on_leave, on_statement, on_visit
 from torch2jax.state import State
+from torch2jax.traversal import visit
 from torch2jax.syntax import code_of, expr
 
 HEAD, TABLE = "torch.nn.Linear", "torch.nn.Embedding"
@@ -55,7 +56,7 @@ def find_ties(state: State, node: cst.ClassDef) -> None:
             if found is not None:
                 ties[found[0]] = found[1]
 
-    node.visit(_Assigns())
+    visit(node, _Assigns())
     if ties:
         state.tied[cls] = ties
 

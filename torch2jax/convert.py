@@ -24,6 +24,7 @@ from torch2jax.names import ImportTable
 from torch2jax.positions import node_positions
 from torch2jax.rules import RuleSet, load_rules
 from torch2jax.state import State
+from torch2jax.syntax import ModuleCode
 from torch2jax.walk import Walker
 
 __all__ = ["ConversionResult", "InputError", "atomic_write", "convert_source", "read_source"]
@@ -112,7 +113,8 @@ def _convert(source: str, path: str, ruleset: RuleSet) -> ConversionResult:
     state.indent = module.default_indent
     new_module = Walker(state).walk(module)
     diagnostics = _positioned(module, state.pending, path)
-    draft = new_module.code
+    module_code = ModuleCode()
+    draft = module_code(new_module)
     try:
         tree = ast.parse(draft, path)  # the output must parse; its names tell which imports are still used
     except SyntaxError as exc:
@@ -126,7 +128,7 @@ def _convert(source: str, path: str, ruleset: RuleSet) -> ConversionResult:
     used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
     made_unused = _made_unused(source, new_module, facts.imports, used)
     made_unused |= {name for name in state.support if name in facts.imports.aliases}  # defined by the output now
-    code = settle_imports(new_module, facts.imports, state.imports.needed, used, made_unused).code
+    code = module_code(settle_imports(new_module, facts.imports, state.imports.needed, used, made_unused))
     return ConversionResult(code, diagnostics, changed=code != source)
 
 

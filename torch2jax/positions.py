@@ -32,13 +32,22 @@ class _LazyPositions(CodegenState):
     _column: int = 0
 
     def _here(self) -> tuple[int, int]:
-        for token in self.tokens[self._scanned:]:
-            parts = _NEWLINE.split(token)
-            if len(parts) == 1:
-                self._column += len(token)
+        text = "".join(self.tokens[self._scanned:])
+        if "\r" in text:  # token by token: a "\r" ending one token and a "\n" starting the next are two lines
+            for token in self.tokens[self._scanned:]:
+                parts = _NEWLINE.split(token)
+                if len(parts) == 1:
+                    self._column += len(token)
+                else:
+                    self._line += len(parts) - 1
+                    self._column = len(parts[-1])
+        else:
+            newlines = text.count("\n")
+            if newlines:
+                self._line += newlines
+                self._column = len(text) - text.rfind("\n") - 1
             else:
-                self._line += len(parts) - 1
-                self._column = len(parts[-1])
+                self._column += len(text)
         self._scanned = len(self.tokens)
         return self._line, self._column
 

@@ -73,6 +73,10 @@ _EXIT = {
 }
 
 
+# Node types the walk itself does something for on leaving (besides their callbacks).
+_KEPT_ON_LEAVE = frozenset({cst.SimpleStatementLine, cst.IndentedBlock, cst.Module, *_EXIT, *STATEMENTS})
+
+
 def _callback_types() -> set[type]:
     """Every node type the walk or a callback does something for (the others are not visited)."""
     return {cst.Module, cst.SimpleStatementLine, cst.IndentedBlock, *STATEMENTS, *_ENTER, *_EXIT, *VISIT, *LEAVE,
@@ -121,6 +125,14 @@ class Walker(cst.CSTTransformer):
     def on_leave(self, original, updated):
         state, kind = self.state, type(original)
         result = updated
+        if kind not in _KEPT_ON_LEAVE:  # most nodes: their callbacks only
+            for callback, exclusive in LEAVE.get(kind, ()):
+                out = _guarded(state, callback, original, result)
+                if out is not None:
+                    result = out
+                    if exclusive:
+                        break
+            return result
         if kind is cst.SimpleStatementLine:
             result = self._statements(original, updated)
         for callback, exclusive in LEAVE.get(kind, ()):

@@ -125,11 +125,28 @@ def _convert(source: str, path: str, ruleset: RuleSet) -> ConversionResult:
             Diagnostic("T2J903", f"the translation did not parse ({exc.msg}); output reverted to the input", path, 1, 1)
         )
         return ConversionResult(source, diagnostics, changed=False, ok=True)
-    used = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    used = _names_read(tree)
     made_unused = _made_unused(source, new_module, facts.imports, used)
     made_unused |= {name for name in state.support if name in facts.imports.aliases}  # defined by the output now
     code = module_code(settle_imports(new_module, facts.imports, state.imports.needed, used, made_unused))
     return ConversionResult(code, diagnostics, changed=code != source)
+
+
+def _names_read(tree: ast.AST) -> set[str]:
+    """Every ``ast.Name`` in the tree (what ``ast.walk`` finds, without its generators: twice as fast)."""
+    names, todo = set(), [tree]
+    while todo:
+        node = todo.pop()
+        if node.__class__ is ast.Name:
+            names.add(node.id)
+            continue
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if value.__class__ is list:
+                todo.extend(v for v in value if isinstance(v, ast.AST))
+            elif isinstance(value, ast.AST):
+                todo.append(value)
+    return names
 
 
 def _made_unused(source: str, new_module: cst.Module, imports: ImportTable, used: set[str]) -> set[str]:
@@ -139,7 +156,7 @@ def _made_unused(source: str, new_module: cst.Module, imports: ImportTable, used
     candidates -= imports.torch_names()
     if not candidates:
         return set()
-    read = {node.id for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Name)}
+    read = _names_read(ast.parse(source))
     return candidates & read
 
 

@@ -160,14 +160,19 @@ def _checked(result):
     return result
 
 
-def transform(node: CSTNode, on_visit: Callable, on_leave: Callable, inert: frozenset):
+def transform(node: CSTNode, on_visit: Callable, on_leave: Callable, inert: frozenset,
+              visiting: frozenset | None = None, leaving: frozenset | None = None):
     """``node.visit(transformer)`` for a transformer with these ``on_visit(node) -> bool`` and
-    ``on_leave(original, updated)``, whose callbacks see no node of an ``inert`` type."""
+    ``on_leave(original, updated)``, whose callbacks see no node of an ``inert`` type. When given,
+    ``visiting`` / ``leaving`` are the only node types whose ``on_visit`` / ``on_leave`` do anything
+    (for the others, ``on_visit`` would return True and ``on_leave`` the updated node): they are not
+    called for the others."""
     plans = _PLANS
 
     def walk(node):
-        if on_visit(node):
-            plan = plans.get((type(node), inert))
+        kind = node.__class__
+        if (visiting is not None and kind not in visiting) or on_visit(node):
+            plan = plans.get((kind, inert))
             if plan is None:
                 plan = _plan(node, inert)
             changes = None
@@ -214,6 +219,8 @@ def transform(node: CSTNode, on_visit: Callable, on_leave: Callable, inert: froz
             updated = node if changes is None else node.with_changes(**changes)
         else:
             updated = node
+        if leaving is not None and kind not in leaving:
+            return updated
         return _checked(on_leave(node, updated))
 
     return walk(node)
@@ -256,11 +263,17 @@ def visit(node: CSTNode, visitor: cst.CSTVisitor) -> None:
         node.visit(visitor)
         return
     plans = _PLANS
-    enter, leave = visitor.on_visit, visitor.on_leave
+    methods: dict[type, tuple] = {}  # what CSTVisitor.on_visit / on_leave look up, once per node type
 
     def walk(node):
-        if enter(node):
-            plan = plans.get((type(node), inert))
+        kind = node.__class__
+        found = methods.get(kind)
+        if found is None:
+            name = kind.__name__
+            found = methods[kind] = (getattr(visitor, f"visit_{name}", None), getattr(visitor, f"leave_{name}", None))
+        enter, leave = found
+        if enter is None or enter(node) is not False:
+            plan = plans.get((kind, inert))
             if plan is None:
                 plan = _plan(node, inert)
             for name, _, _ in plan:
@@ -273,6 +286,7 @@ def visit(node: CSTNode, visitor: cst.CSTVisitor) -> None:
                             walk(child)
                 elif value.__class__ not in inert:
                     walk(value)
-        leave(node)
+        if leave is not None:
+            leave(node)
 
     walk(node)

@@ -106,7 +106,9 @@ class Walker(cst.CSTTransformer):
 
     def walk(self, module: cst.Module) -> cst.Module:
         """``module.visit(self)``, skipping what no callback looks at (``torch2jax.traversal``)."""
-        return transform(module, self.on_visit, self.on_leave, inert_types(_callback_types()))
+        visiting = frozenset({cst.Module, *STATEMENTS, *_ENTER, *VISIT})
+        leaving = frozenset({*_KEPT_ON_LEAVE, *LEAVE})
+        return transform(module, self.on_visit, self.on_leave, inert_types(_callback_types()), visiting, leaving)
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         state, kind = self.state, type(node)

@@ -169,3 +169,27 @@ def test_inert_types_are_those_without_callbacks_below():
     assert {cst.SimpleWhitespace, cst.Comma, cst.Integer, cst.EmptyLine} <= inert
     assert not {cst.Name, cst.Call, cst.Attribute, cst.Param} & inert
     assert cst.Comment not in inert_types({cst.Comment}) and cst.EmptyLine not in inert_types({cst.Comment})
+
+
+def test_removal_policies_agree_with_libcsts_visit_helpers():
+    """What a removed child leaves (None, MaybeSentinel.DEFAULT, or an error) is read from the field's
+    type; LibCST's own _visit_and_replace_children names the helper it uses for each field."""
+    import inspect
+    import re
+
+    from libcst._nodes.base import CSTNode
+
+    from torch2jax.traversal import _DEFAULT, _REQUIRED, _concrete_subclasses, _fields
+
+    want = {"visit_required": _REQUIRED, "visit_optional": None, "visit_sentinel": _DEFAULT}
+    checked = 0
+    for kind in _concrete_subclasses(CSTNode):
+        if not kind.__module__.startswith("libcst._nodes"):
+            continue
+        method = next(b.__dict__["_visit_and_replace_children"] for b in kind.__mro__
+                      if "_visit_and_replace_children" in b.__dict__)
+        for helper, name in re.findall(r'(visit_\w+)\(\s*self,\s*"(\w+)"', inspect.getsource(method)):
+            if helper in want:
+                assert _fields(kind)[name][1] is want[helper], (kind.__name__, name, helper)
+                checked += 1
+    assert checked > 500

@@ -16,6 +16,9 @@ field order its ``_visit_and_replace_children`` visits, recorded once per node t
 ``transform`` is for the one walk (``torch2jax.walk``); ``visit`` runs a read-only ``CSTVisitor``
 (its ``visit_X``/``leave_X`` methods, or its own ``on_visit``/``on_leave``). Removal and
 ``FlattenSentinel`` are handled as LibCST does (also its errors), so callbacks cannot tell.
+
+What a field may hold is read from the node classes' type annotations, which parsed trees (all
+this is used on) follow.
 """
 
 from __future__ import annotations
@@ -54,21 +57,22 @@ def _node_classes_in(annotation) -> set[type]:
     return out
 
 
-_FIELD_TYPES: dict[type, dict[str, frozenset]] = {}
+_FIELD_TYPES: dict[type, dict[str, tuple[frozenset, object]]] = {}
 
 
-def _field_types(kind: type) -> dict[str, frozenset]:
-    """Field name -> the node classes it may hold, for the fields that may hold nodes."""
+def _fields(kind: type) -> dict[str, tuple[frozenset, object]]:
+    """Field name -> (the node classes it may hold, what LibCST leaves when its node is removed:
+    None for ``Optional[...]``, ``MaybeSentinel.DEFAULT`` for ``Union[..., MaybeSentinel]``, else
+    _REQUIRED), for the fields that may hold nodes."""
     found = _FIELD_TYPES.get(kind)
     if found is None:
-        hints = typing.get_type_hints(kind)
         found = {}
-        for name, annotation in hints.items():
-            if name.startswith("_"):
-                continue
-            classes = _node_classes_in(annotation)
+        for name, annotation in typing.get_type_hints(kind).items():
+            classes = _node_classes_in(annotation) if not name.startswith("_") else set()
             if classes:
-                found[name] = frozenset(classes)
+                allowed = typing.get_args(annotation)
+                removed = None if type(None) in allowed else _DEFAULT if MaybeSentinel in allowed else _REQUIRED
+                found[name] = (frozenset(classes), removed)
         _FIELD_TYPES[kind] = found
     return found
 
@@ -87,7 +91,7 @@ def inert_types(callback_types) -> frozenset:
         while changed:
             changed = False
             for t in list(inert):
-                if any(not classes <= inert for classes in _field_types(t).values()):
+                if any(not classes <= inert for classes, _ in _fields(t).values()):
                     inert.discard(t)
                     changed = True
         found = _INERT[key] = frozenset(inert)
@@ -120,17 +124,15 @@ def _plan(node: CSTNode, inert: frozenset) -> tuple:
     kind = type(node)
     recorder = _FieldOrder()
     node._visit_and_replace_children(recorder)
-    types = _field_types(kind)
-    hints = typing.get_type_hints(kind)
+    fields = _fields(kind)
     plan = []
     for name in recorder.names:
-        if types.get(name, frozenset()) <= inert:
+        classes, removed = fields.get(name, (frozenset(), _REQUIRED))
+        if classes <= inert:
             continue
-        allowed = typing.get_args(hints[name])  # Optional[...] -> None, Union[..., MaybeSentinel] -> DEFAULT
-        removed = None if type(None) in allowed else _DEFAULT if MaybeSentinel in allowed else _REQUIRED
         plan.append((name, removed, (kind, name) in _BODIES))
     plan = tuple(plan)
-    if set(recorder.names) >= set(types):  # LibCST skips a field only when it holds nothing (f-string specs)
+    if set(recorder.names) >= set(fields):  # LibCST skips a field only when it holds nothing (f-string specs)
         _PLANS[(kind, inert)] = plan
     return plan
 

@@ -16,8 +16,8 @@ module-level ``train_step`` the translation emits is timed beside:
 
 Every variant gets the same batch, step after step. Each is called once to compile (that time is
 reported on its own, as "first call"), warmed up, and then timed over several repeats of N steps,
-alternating the variants within each repeat so that changes in machine load hit all of them alike;
-the median is reported. Two rates: "async" dispatches N steps and waits for the last loss (JAX
+alternating the variants within each repeat (each repeat starting one variant further on) so that
+changes in machine load and the order hit all of them alike; the median is reported. Two rates: "async" dispatches N steps and waits for the last loss (JAX
 overlaps dispatch with compute), "synced" reads each loss as a float (``loss.item()``, which the
 translated loops and torch's do every step). Both libraries run on one thread by default
 (``--threads``): on a loaded machine torch's two OpenMP threads fall over each other (a 20x slower
@@ -426,8 +426,8 @@ def run_case(case: Case, size: int, repeat: int, seconds: float) -> list[tuple[V
         _wait(loss)
         timing.per_step = (time.perf_counter() - start) / warm
         rows.append((variant, step, args, timing))
-    for _ in range(repeat):  # alternate: each repeat times every variant once, in turn
-        for variant, step, args, timing in rows:
+    for r in range(repeat):  # alternate: each repeat times every variant once, starting one further on
+        for variant, step, args, timing in rows[r % len(rows):] + rows[:r % len(rows)]:
             n = max(3, int(seconds / max(timing.per_step, 1e-6)))
             timing.async_rates.append(_time_steps(step, args, n, synced=False))
             timing.synced_rates.append(_time_steps(step, args, n, synced=True))

@@ -20,6 +20,7 @@ from torch2jax.forwarded_kwargs import find_forwardings
 from torch2jax.layer_values import LayerValueFacts, analyze_layer_values
 from torch2jax.names import ImportTable, dotted_name
 from torch2jax.rules import RuleSet
+from torch2jax.traversal import visit
 from torch2jax.training.analysis import TrainingFacts, analyze_training, mentions_training
 
 FuncKey = tuple[str | None, str]  # (class name or None, function name)
@@ -154,7 +155,7 @@ class _Calls(cst.CSTVisitor):
 
 def _gather(func: cst.FunctionDef) -> _Calls:
     visitor = _Calls()
-    func.body.visit(visitor)
+    visit(func.body, visitor)
     return visitor
 
 
@@ -456,7 +457,7 @@ def _names_in(node) -> list:
             found.append(n)
 
     for element in node:
-        element.visit(_Names())
+        visit(element, _Names())
     return found
 
 

@@ -86,6 +86,7 @@ class State:
         self.support: dict[str, str] = {}  # name -> source of a helper definition emitted once
         self.module_statements: list[tuple[cst.CSTNode, cst.BaseStatement]] = []  # (before this top-level statement, stmt)
         self.statements: list[cst.CSTNode] = []  # the statements being walked, outermost first
+        self.leaving: tuple = (None, None)  # (original, updated) of the node whose callback is running
 
     # ------------------------------------------------------------------ context
     @property
@@ -189,6 +190,8 @@ class State:
         """Record a diagnostic at ``node`` (default: the call being translated); unless it was
         handled, also mark the enclosing statement with a ``# torch2jax: CODE ...`` comment."""
         node = node if node is not None else (self.calls[-1] if self.calls else None)
+        if node is not None and node is self.leaving[1]:  # the rewritten copy is not in the input: no position
+            node = self.leaving[0]
         self.pending.append(Pending(node, code, message, handled, severity))
         if mark is None:
             mark = not handled

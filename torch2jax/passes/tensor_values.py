@@ -20,6 +20,7 @@ from torch2jax.registry import on_leave
 from torch2jax.rule_application import apply_rule
 from torch2jax.state import State
 from torch2jax.syntax import code_of
+from torch2jax.traversal import visit
 
 # dir(torch.Tensor) - dir(jax.Array) - rules/untranslated.toml - the Tensor rules (torch 2.13, jax 0.10):
 # the methods JAX arrays lack that share their name with common Python methods.
@@ -91,7 +92,7 @@ def known_tensors(state: State, func: cst.FunctionDef) -> frozenset:
         def visit_Assign(self, node):
             assigns.append(([n for t in node.targets for n in _names(t.target)], node.value))
 
-    func.visit(_Collect())
+    visit(func, _Collect())
     changed = True
     while changed:
         changed = False
@@ -176,6 +177,6 @@ def parameter_attributes(state: State, cls: str) -> frozenset:
                             and call.args and isinstance(call.args[0].value, cst.SimpleString)):
                         found.add(call.args[0].value.evaluated_value)
 
-            node.visit(_Collect())
+            visit(node, _Collect())
         table[cls] = frozenset(found)
     return table[cls]

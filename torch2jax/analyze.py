@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from torch2jax.forwarded_kwargs import find_forwardings
-from torch2jax.layer_values import LayerValueFacts, analyze_layer_values
+from torch2jax.layer_values import SIGNATURE_KEPT, LayerValueFacts, analyze_layer_values
 from torch2jax.names import ImportTable, dotted_name
 from torch2jax.rules import RuleSet
 from torch2jax.traversal import visit
@@ -80,6 +80,7 @@ class FileFacts:
     none_first: dict[str, set[str]] = field(default_factory=dict)  # class -> attributes set to None and to a value
     layer_values: LayerValueFacts = field(default_factory=lambda: LayerValueFacts({}, {}))  # torch classes held
     forwardings: dict = field(default_factory=dict)  # FuncKey -> Forwarding (**kwargs going to one torch layer)
+    layer_subclasses: dict[str, str] = field(default_factory=dict)  # class -> the torch layer it subclasses
     tensor_classes: set[str] = field(default_factory=set)  # torch.Tensor subclasses (their `self` is a tensor)
 
     def holds(self, cls: str | None, key: FuncKey | None, node: cst.BaseExpression) -> Holds | None:
@@ -178,6 +179,9 @@ def analyze(module: cst.Module, rules: RuleSet, source: str | None = None) -> Fi
                 qname = imports.qualify(base.value)
                 if qname == "torch.nn.Module":
                     is_module = True
+                elif subclassable(rules.get(qname) if qname else None):  # class MyLinear(nn.Linear)
+                    is_module = True
+                    facts.layer_subclasses[name] = qname
                 elif dotted_name(base.value) in facts.module_classes:
                     is_module = True
                     local.append(dotted_name(base.value))
@@ -388,6 +392,22 @@ def _callee_params(facts: FileFacts, call: cst.Call, cls: str | None):
     if key is None or key not in facts.functions:
         return None
     return key, _param_names(facts.functions[key], skip_self=key[0] is not None)
+
+
+def subclassable(rule) -> bool:
+    """A torch layer a class of the file may subclass: one built from the rule table whose Flax class
+    takes NCHW as torch does, or one the output defines with torch's signature (recurrent, attention)."""
+    if rule is None or rule.kind != "layer":
+        return False
+    return rule.handler in SIGNATURE_KEPT or (rule.handler is None and rule.layout != "channels_last")
+
+
+def layer_base(facts: FileFacts, cls: str | None) -> str | None:
+    """The torch layer a module class of the file subclasses, directly or through its bases."""
+    for owner in mro(facts, cls) if cls else ():
+        if owner in facts.layer_subclasses:
+            return facts.layer_subclasses[owner]
+    return None
 
 
 def mro(facts: FileFacts, cls: str) -> list[str]:

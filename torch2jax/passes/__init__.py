@@ -22,6 +22,7 @@ CONCERNS = (
     "parameters",
     "initialization",
     "forwarded_kwargs",
+    "layer_subclasses",
     "layout",
     "layers",
     "module_classes",

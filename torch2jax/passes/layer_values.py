@@ -16,7 +16,8 @@ from torch2jax.analyze import mro
 from torch2jax.arguments import bind, target_arguments
 from torch2jax.diagnostics import Unsupported
 from torch2jax.layer_values import PARTIAL, class_value, keeps_signature, passthrough
-from torch2jax.registry import HANDLERS, on_leave
+from torch2jax.handlers.support import defined_class
+from torch2jax.registry import on_leave
 from torch2jax.rule_application import apply_rule, report_approximate
 from torch2jax.state import State
 from torch2jax.syntax import call, code_of
@@ -31,8 +32,8 @@ def reference(state: State, rule, original) -> cst.BaseExpression | None:
     if rule.kind == "module_fn":
         return _function_value(state, rule, original)
     if keeps_signature(rule):  # nn.LSTM -> LSTM, the class the output defines
-        built = HANDLERS[rule.handler](rule, cst.Call(func=original), state, None)
-        return built.func if isinstance(built, cst.Call) else None
+        name = defined_class(state, rule)
+        return cst.Name(name) if name else None
     count = passthrough(rule)
     if count is None:
         return None

@@ -39,6 +39,19 @@ def max_error(a, b) -> float:
     return float(np.max(np.abs(a - b))) if a.size else 0.0
 
 
+def verified(tmp_path, source: str, model: str, inputs: list, **options):
+    """``torch2jax.verify`` on ``source`` written to a file (skipped without torch and flax)."""
+    import pytest
+
+    pytest.importorskip("torch")
+    pytest.importorskip("flax")
+    from torch2jax.verify import verify
+
+    path = tmp_path / "model.py"
+    path.write_text(source)
+    return verify(path, model, inputs, **options)
+
+
 @contextlib.contextmanager
 def recording():
     """The rules applied by the conversions (through ``convert``) made inside the block."""

@@ -87,3 +87,45 @@ def test_a_wrong_fan_is_caught():
     t, _ = _weights("linear", "nn.init.kaiming_normal_(self.layer.weight, mode='fan_out', nonlinearity='relu')")
     wrong, _ = _weights("linear", "nn.init.kaiming_normal_(self.layer.weight, mode='fan_in', nonlinearity='relu')")
     assert abs(wrong.std() / t.std() - 1) > 0.3
+
+
+NARROWED = """
+import torch.nn as nn
+
+
+class Block(nn.Module):
+    def __init__(self, c, norm_layer=nn.BatchNorm2d):
+        super().__init__()
+        self.conv = nn.Conv2d(c, c, 3, padding=1, bias=False)
+        self.bn = norm_layer(c)
+
+    def forward(self, x):
+        return self.bn(self.conv(x)) + x
+
+
+class Net(nn.Module):
+    def __init__(self, block: "type[Block]", c=4):
+        super().__init__()
+        self.body = nn.Sequential(block(c), block(c))
+        self.fc = nn.Linear(c, 2)
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d) or isinstance(m, nn.Linear):
+                nn.init.trunc_normal_(m.weight, std=0.01)
+            if isinstance(m, Block) and m.bn.weight is not None:
+                nn.init.constant_(m.bn.weight, 0)
+
+    def forward(self, x):
+        return self.fc(self.body(x).mean((2, 3)))
+"""
+
+
+def test_initialisation_through_narrowed_modules_and_their_layers():
+    """torchvision's zero_init_residual (`isinstance(m, Bottleneck) and m.bn3.weight is not None`), GoogLeNet's
+    `isinstance(m, nn.Conv2d) or isinstance(m, nn.Linear)`, and a block class known by its annotation."""
+    tmod, jmod, diags = translate(NARROWED)
+    assert not [d for d in diags if d.severity == "error"], diags
+    net = jmod.Net(jmod.Block, rngs=nnx.Rngs(0))
+    for block in net.body.layers:
+        np.testing.assert_array_equal(np.asarray(block.bn.scale[...]), 0.0)
+        assert 0 < float(np.std(np.asarray(block.conv.kernel[...]))) < 0.012
+    assert 0 < float(np.std(np.asarray(net.fc.kernel[...]))) < 0.012

@@ -189,9 +189,21 @@ def test_adaptive_pools(layer):
     check(layer, data((2, 3, 6) if "1d" in layer else (2, 3, 6, 4)))
 
 
-def test_adaptive_pool_with_uneven_bins_raises_instead_of_differing():
-    with pytest.raises(TypeError):
-        check("nn.AdaptiveAvgPool1d(4)", data((2, 3, 6)))
+@SETTINGS
+@given(out=st.tuples(st.integers(1, 9), st.sampled_from([1, 3, 4, 5, 7, None])), size=st.tuples(st.integers(1, 8), st.integers(1, 8)),
+       kind=st.sampled_from(["Max", "Avg"]), functional=st.booleans())
+def test_adaptive_pools_to_any_size(out, size, kind, functional):
+    """Bins as torch's when they differ in size, overlap, or repeat a smaller map (1x1 to 7x7)."""
+    if functional:
+        check("nn.Identity()", data((2, 3, *size)), forward=f"F.adaptive_{kind.lower()}_pool2d(x, {out})")
+    else:
+        check(f"nn.Adaptive{kind}Pool2d({out})", data((2, 3, *size)))
+
+
+@pytest.mark.parametrize("layer, shape", [("nn.AdaptiveAvgPool1d(4)", (2, 3, 6)), ("nn.AdaptiveMaxPool1d(5)", (3, 7)),
+                                          ("nn.AdaptiveAvgPool2d((7, 7))", (2, 3, 1, 1)), ("nn.AdaptiveAvgPool2d(3)", (3, 5, 4))])
+def test_adaptive_pools_uneven_and_unbatched(layer, shape):
+    check(layer, data(shape))
 
 
 # ---------------------------------------------------------------------- normalisation, embedding, reshaping

@@ -161,7 +161,7 @@ def test_initialisation_follows_torch():
 
 @pytest.mark.parametrize("layer, message", [
     ("nn.LSTM(3, 4, proj_size=2)", "proj_size"),
-    ("nn.RNN(3, 4, nonlinearity=act)", "nonlinearity"),
+    ("nn.RNN(3, 4, nonlinearity='gelu')", "nonlinearity"),
     ("nn.GRU(3, 4, dtype=torch.float64)", "dtype"),
 ])
 def test_untranslatable_options_are_reported(layer, message):
@@ -170,6 +170,20 @@ def test_untranslatable_options_are_reported(layer, message):
     errors = [d for d in result.diagnostics if d.severity == "error"]
     assert errors and message in errors[0].message and errors[0].code == "T2J102"
     assert "# torch2jax: T2J102" in result.code
+
+
+def test_a_nonlinearity_known_only_when_built_is_checked_then():
+    """`nn.RNN(..., nonlinearity=nonlinearity)` (the PyTorch examples' word language model): the helper
+    takes it and raises as torch does for a value it does not know."""
+    pytest.importorskip("flax")
+    source = TEMPLATE.format(layer="nn.RNN(3, 4, nonlinearity=act)").replace("def __init__(self)", "def __init__(self, act='tanh')")
+    tmod, jmod, diags = translate(source)
+    assert not [d for d in diags if d.severity == "error"]
+    jmod.M(act="relu", rngs=nnx.Rngs(0))
+    with pytest.raises(ValueError, match="nonlinearity"):
+        jmod.M(act="gelu", rngs=nnx.Rngs(0))
+    with pytest.raises(ValueError, match="nonlinearity"):
+        tmod.M(act="gelu")
 
 
 def test_helper_defined_once_and_named_apart_from_the_files_own():

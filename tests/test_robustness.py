@@ -5,7 +5,7 @@ import ast
 import pytest
 from hypothesis import given, settings, strategies as st, HealthCheck
 
-from conftest import FIXTURES, REALWORLD, ROOT
+from conftest import FIXTURES, REALWORLD, ROOT, converted_twice
 from torch2jax import convert_source
 from torch2jax.cli import main
 
@@ -264,3 +264,45 @@ def _cli(*args):
     import sys
 
     return subprocess.run([sys.executable, "-m", "torch2jax.cli", *args], capture_output=True, text=True, timeout=300)
+
+
+# ---------------------------------------------------------------------- found by the torch corpus test
+
+
+def test_calls_with_few_or_no_arguments():
+    """Handlers met calls with fewer arguments than they expected (IndexError, AttributeError)."""
+    source = (
+        "import torch\nimport torch.nn as nn\nimport torch.distributed.rpc as rpc\n\n\n"
+        "def f(x, tensor, output, tgt, remote_device):\n"
+        "    obs = torch.ao.quantization.PerChannelMinMaxObserver().to(\n        tensor.device\n    )\n"
+        "    loss = nn.functional.cross_entropy(\n        output.view(-1, output.size(-1)), tgt.view(-1), reduction=\"sum\"\n    )\n"
+        "    model = (\n        rpc.remote(\"w0\", torch.nn.Linear, (2048, 20000))\n        .remote()\n        .to(remote_device)\n    )\n"
+        "    return obs, loss, model, x.to(), x.to(non_blocking=True), nn.Parameter()\n"
+    )
+    code = converted_twice(source).code
+    assert "    obs = torch.ao.quantization.PerChannelMinMaxObserver()\n" in code  # a device move: goes
+    assert ("    loss = optax.softmax_cross_entropy_with_integer_labels(output.reshape(-1, output.shape[-1]), "
+            "tgt.reshape(-1), axis=1).sum()\n") in code
+    assert "        .remote()\n    )\n" in code
+    assert "return obs, loss, model, x, x, nnx.Param(jnp.empty(0))" in code  # torch's Parameter() is empty
+
+
+def test_a_condition_over_several_lines_keeps_its_parentheses():
+    source = (
+        "import torch\n\n\ndef f(a, b, x):\n    if (\n        not a\n        - b\n    ):\n        x = torch.zeros(2)\n"
+        "    torch.cuda.synchronize()\n    return x\n"
+    )
+    code = converted_twice(source).code
+    assert "    if (\n        not a\n        - b\n    ):\n        x = jnp.zeros(2)\n" in code
+
+
+def test_assigning_a_parameters_data_is_reported_not_turned_into_a_read():
+    """`module.weight.data = w` once became `jnp.transpose(module.kernel[...], ...) = w`."""
+    source = (
+        "import torch\nimport torch.nn as nn\n\n\ndef convert(module, fmt):\n    if isinstance(module, nn.Conv2d):\n"
+        "        w = module.weight.detach().clone()\n        module.weight.data = w\n    torch.cuda.synchronize()\n"
+    )
+    result = converted_twice(source)
+    assert "        module.weight.data = w\n" in result.code
+    assert "T2J201" in {d.code for d in result.diagnostics}
+    assert "# torch2jax: T2J201 assigning `weight` of a `torch.nn.Conv2d`" in result.code

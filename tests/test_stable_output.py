@@ -5,7 +5,7 @@ import ast
 
 import pytest
 
-from conftest import FIXTURES
+from conftest import FIXTURES, converted_twice
 from torch2jax import convert_source
 
 ALREADY_JAX_METHODS = """\
@@ -74,3 +74,159 @@ def test_a_one_argument_unflatten_is_not_torchs():
     result = convert_source(source)
     assert "spec.unflatten(leaves)" in result.code and "x.reshape(" in result.code
     assert not result.diagnostics
+
+
+TORCHSCRIPT = """
+from typing import List
+
+import torch
+import torch.nn as nn
+
+
+class M(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(2, 2)
+
+    @torch.jit.unused
+    def helper(self, x):
+        return x
+
+    @torch.jit._overload_method  # noqa: F811
+    def forward(self, x: List[torch.Tensor]) -> torch.Tensor:
+        pass
+
+    def forward(self, x):  # noqa: F811
+        if torch.jit.is_scripting():
+            return x
+        return self.fc(torch.jit.annotate(torch.Tensor, x))
+"""
+
+
+def test_torchscript_markers_go():
+    result = convert_source(TORCHSCRIPT)
+    assert not result.diagnostics, result.diagnostics
+    code = result.code
+    assert "jit" not in code and "@" not in code
+    assert code.count("def __call__") == 1  # the overload stub went, the real definition stayed
+    assert "if False:" in code and "return self.fc(x)" in code
+    assert convert_source("import torch\n" + code).code.strip() == code.strip()
+
+
+# ---------------------------------------------------------------------- found by the torch corpus test
+
+
+def test_attribute_and_keyword_names_are_not_imported_names():
+    """`Tensor` in `torch.ops.aten.slice.Tensor` is not `from torch import Tensor`, nor `Module` in
+    `torch.nn.Module.__init__` the imported `Module` (it became `torch.nn.nnx.Module`, and a class
+    based on `torch.nn.Module` crashed)."""
+    source = (
+        "import torch\nimport torch.nn\nfrom torch import Tensor\nfrom torch.nn import Module\n\n"
+        "unpatched_init = torch.nn.Module.__init__\n\n\n"
+        "class Traced(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.fc = torch.nn.Linear(2, 2)\n\n"
+        "    def forward(self, x):\n        return torch.ops.aten.slice.Tensor(self.fc(x), 0), configure(Tensor=x, Module=self)\n\n\n"
+        "def is_module(obj):\n    return isinstance(obj, Module)\n"
+    )
+    code = converted_twice(source).code
+    assert "unpatched_init = torch.nn.Module.__init__\n" in code
+    assert "class Traced(nnx.Module):" in code and "isinstance(obj, nnx.Module)" in code
+    assert "return torch.ops.aten.slice.Tensor(self.fc(x), 0), configure(Tensor=x, Module=self)" in code
+    assert "nnx.nnx" not in code and "jax.Array" not in code
+
+
+def test_a_module_classs_methods_are_its_own_on_a_second_conversion():
+    """`self.relu(x)` in an nnx.Module (a translated class, torch still imported) is the module's
+    own layer, not torch's `Tensor.relu` on `self`."""
+    source = (
+        "import torch\nimport torch.nn as nn\n\n\nclass Net(nn.Module):\n    def __init__(self):\n"
+        "        super().__init__()\n        self.fc = nn.Linear(4, 4)\n        self.relu = nn.ReLU()\n"
+        "        self.flatten = nn.Flatten()\n\n    def forward(self, x):\n        torch.cuda.synchronize()\n"
+        "        return self.flatten(self.relu(self.fc(x))) + self.sub(x)\n\n    def sub(self, x):\n        return x\n"
+    )
+    code = converted_twice(source).code
+    assert "return self.flatten(self.relu(self.fc(x))) + self.sub(x)" in code
+
+
+def test_indexed_updates_are_jax_and_python_containers_stay_python():
+    """`x.at[i].multiply(v)` is JAX's own (it became `jnp.multiply(x.at[i], v)`); a list made by
+    `[1] * n` and an object imported from elsewhere keep Python's item assignment."""
+    source = (
+        "import torch\nfrom torch.utils.flop_counter import flop_registry\n\n"
+        "flop_registry[torch.ops.aten.mm] = count_mm\n\n\n"
+        "def f(n, scale):\n    sizes = [1] * n\n    sizes[0] *= 2\n    x = torch.zeros(3)\n    x[0] *= scale\n"
+        "    return sizes, x\n"
+    )
+    code = converted_twice(source).code
+    assert "flop_registry[torch.ops.aten.mm] = count_mm\n" in code
+    assert "    sizes[0] *= 2\n" in code
+    assert "    x = x.at[0].multiply(scale)\n" in code
+
+
+def test_markers_stay_with_their_statement_when_rngs_is_made_before_it():
+    source = "import torch\n\nseed = (torch.Tag.nondeterministic_seeded, torch.randn(2))\n"
+    code = converted_twice(source).code
+    assert ("rngs = nnx.Rngs(0)\n# torch2jax: T2J901 `torch.Tag.nondeterministic_seeded` has no rule; left as is\n"
+            "seed = (torch.Tag.nondeterministic_seeded, jax.random.normal(rngs.params(), 2))\n") in code
+
+
+def test_setting_the_training_flag():
+    """`self.training = v` sets the flag `self.training` reads translate to: `self.deterministic =
+    not v` (it was rewritten into `not self.deterministic = v`); set inside an unpacking or as a
+    loop target, it is reported and left as is."""
+    source = (
+        "import torch\nimport torch.nn as nn\n\n\nclass M(nn.Module):\n    def __init__(self):\n"
+        "        super().__init__()\n        self.fc = nn.Linear(2, 2)\n\n    def forward(self, x):\n"
+        "        torch.cuda.synchronize()\n        return self.fc(x) if self.training else x\n\n"
+        "    def switch(self, mode, state):\n        self.training = False\n        self.training = mode\n"
+        "        self.training = not mode\n        self.training = self.training and mode\n"
+        "        (self.fc, self.training) = state\n        for self.training in (True, False):\n            pass\n"
+    )
+    result = converted_twice(source)
+    code = result.code
+    assert "return self.fc(x) if (not self.deterministic) else x" in code
+    assert ("        self.deterministic = True\n        self.deterministic = not mode\n        self.deterministic = mode\n"
+            "        self.deterministic = not ((not self.deterministic) and mode)\n") in code
+    assert "        (self.fc, self.training) = state\n" in code
+    assert "        for self.training in (True, False):\n" in code
+    assert [d.code for d in result.diagnostics if d.code == "T2J201"] == ["T2J201", "T2J201"]
+    assert code.count("# torch2jax: T2J201 `self.training` set") == 2
+
+
+def test_a_step_left_as_torch_is_not_analysed_again():
+    """A `backward()` a conversion left as torch, with its reason marked, keeps that reason: the
+    second conversion sees `requires_grad=True` gone and would find another one. Its `.grad` stays
+    too (it became `t1_grad`, which no step returns)."""
+    source = (
+        "import torch\n\n\ndef g():\n    t1 = torch.rand(3, requires_grad=True)\n    r = wrap(t1.sum())\n"
+        "    r.backward()\n    torch.cuda.synchronize()\n    return r, t1.grad\n"
+    )
+    result = converted_twice(source)
+    assert [d.code for d in result.diagnostics] == ["T2J204", "T2J901"]
+    assert result.code.count("# torch2jax: T2J204") == 1
+    assert "return r, t1.grad" in result.code
+
+
+def test_a_helper_is_defined_only_for_a_call_that_uses_it():
+    """F.scaled_dot_product_attention with dropout and no rngs in scope is reported and stays: its
+    helper is not defined (it was, and the second conversion defined `Torchscaled_dot_product_attention`)."""
+    source = (
+        "import torch.nn.functional as F\n\n\ndef f(q, k, v):\n"
+        "    return F.scaled_dot_product_attention(q, k, v, dropout_p=0.1)\n"
+    )
+    result = converted_twice(source)
+    assert "def scaled_dot_product_attention" not in result.code
+    assert [d.code for d in result.diagnostics] == ["T2J203"]
+
+
+def test_where_a_tensor_lives_is_where_jax_computes():
+    """DCGAN's `if input.is_cuda and self.ngpu > 1: nn.parallel.data_parallel(self.main, input, ...)`."""
+    source = ("import torch.nn as nn\n\n\nclass G(nn.Module):\n    def __init__(self, ngpu):\n        super().__init__()\n"
+              "        self.ngpu = ngpu\n        self.main = nn.Linear(2, 2)\n\n    def forward(self, input):\n"
+              "        if input.is_cuda and self.ngpu > 1:\n"
+              "            return nn.parallel.data_parallel(self.main, input, range(self.ngpu))\n"
+              "        return self.main(input)\n")
+    result = convert_source(source)
+    assert "if jax.default_backend() == 'gpu' and self.ngpu > 1:\n            return self.main(input)" in result.code
+    assert [(d.code, d.handled) for d in result.diagnostics] == [("T2J902", True)]
+    assert convert_source("import torch\n" + result.code).code.strip() == result.code.strip()

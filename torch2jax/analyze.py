@@ -16,8 +16,11 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from torch2jax.forwarded_kwargs import find_forwardings
+from torch2jax.layer_values import SIGNATURE_KEPT, LayerValueFacts, analyze_layer_values
 from torch2jax.names import ImportTable, dotted_name
 from torch2jax.rules import RuleSet
+from torch2jax.traversal import visit
 from torch2jax.training.analysis import TrainingFacts, analyze_training, mentions_training
 
 FuncKey = tuple[str | None, str]  # (class name or None, function name)
@@ -36,6 +39,10 @@ class Holds:
 
 
 OTHER = Holds("other")
+
+# Classes whose instances are tensors: in their methods `self.sum()` is a tensor method.
+TENSOR_TYPES = {"torch.Tensor", "torch._C.TensorBase", "torch.nn.Parameter", "torch.nn.parameter.Parameter",
+                "torch.nn.Buffer", "torch.nn.parameter.Buffer"}
 
 PARAMETER_NAMES = {"weight", "bias"}
 RANDOM_FACTORIES = {"torch.randn", "torch.rand", "torch.randint", "torch.randperm", "torch.normal"}
@@ -71,6 +78,10 @@ class FileFacts:
     variables: dict[FuncKey | None, dict[str, Holds]] = field(default_factory=dict)  # scope -> variable -> holds
     class_names: dict[tuple, str] = field(default_factory=dict)  # (scope, `classname`) -> `m` for m.__class__.__name__
     none_first: dict[str, set[str]] = field(default_factory=dict)  # class -> attributes set to None and to a value
+    layer_values: LayerValueFacts = field(default_factory=lambda: LayerValueFacts({}, {}))  # torch classes held
+    forwardings: dict = field(default_factory=dict)  # FuncKey -> Forwarding (**kwargs going to one torch layer)
+    layer_subclasses: dict[str, str] = field(default_factory=dict)  # class -> the torch layer it subclasses
+    tensor_classes: set[str] = field(default_factory=set)  # torch.Tensor subclasses (their `self` is a tensor)
 
     def holds(self, cls: str | None, key: FuncKey | None, node: cst.BaseExpression) -> Holds | None:
         """What ``x``, ``self.a.b`` or ``model.fc1`` holds, when the file says."""
@@ -145,7 +156,7 @@ class _Calls(cst.CSTVisitor):
 
 def _gather(func: cst.FunctionDef) -> _Calls:
     visitor = _Calls()
-    func.body.visit(visitor)
+    visit(func.body, visitor)
     return visitor
 
 
@@ -168,12 +179,21 @@ def analyze(module: cst.Module, rules: RuleSet, source: str | None = None) -> Fi
                 qname = imports.qualify(base.value)
                 if qname == "torch.nn.Module":
                     is_module = True
+                elif subclassable(rules.get(qname) if qname else None):  # class MyLinear(nn.Linear)
+                    is_module = True
+                    facts.layer_subclasses[name] = qname
                 elif dotted_name(base.value) in facts.module_classes:
                     is_module = True
                     local.append(dotted_name(base.value))
             if is_module:
                 facts.module_classes[name] = cls
                 facts.class_bases[name] = local
+                changed = True
+            if name not in facts.tensor_classes and any(
+                imports.qualify(base.value) in TENSOR_TYPES or dotted_name(base.value) in facts.tensor_classes
+                for base in cls.bases
+            ):
+                facts.tensor_classes.add(name)
                 changed = True
 
     for func in _functions_of(module.body):
@@ -192,7 +212,11 @@ def analyze(module: cst.Module, rules: RuleSet, source: str | None = None) -> Fi
             facts.draws_at_call.add(key[0])
 
     _class_valued_params(facts, gathered)
+    facts.layer_values = analyze_layer_values(
+        imports, rules, facts.functions, gathered, lambda call, cls: _callee_params(facts, call, cls),
+        lambda cls: mro(facts, cls))
     _what_is_held(facts, gathered, module, rules)
+    facts.forwardings = find_forwardings(imports, rules, facts.functions)
     _rngs_functions(facts, gathered, rules)
     _direct_channels_last(facts, gathered, rules)
     if facts.imports.imports_torch and (source is None or mentions_training(source)):
@@ -212,7 +236,15 @@ def _held_by(facts: FileFacts, value: cst.BaseExpression, rules: RuleSet, key: F
     if isinstance(value, (cst.List, cst.Tuple, cst.Set)) and value.elements and all(
         _is_class(facts, e.value, key) for e in value.elements
     ):
-        return Holds("classes")
+        names = tuple(e.value.value for e in value.elements)
+        known = not isinstance(value, cst.Set) and all(n in facts.module_classes for n in names)
+        return Holds("classes", "", names if known else ())
+    if (isinstance(value, cst.Subscript) and isinstance(value.value, cst.Name) and len(value.slice) == 1
+            and isinstance(value.slice[0].slice, cst.Index) and isinstance(value.slice[0].slice.value, cst.Integer)):
+        listed = facts.variables.get(key, {}).get(value.value.value)  # `conv_block = blocks[0]`
+        index = int(value.slice[0].slice.value.value)
+        if listed is not None and listed.kind == "classes" and index < len(listed.alternatives):
+            return Holds("class", listed.alternatives[index])
     if isinstance(value, cst.Dict) and value.elements and all(
         isinstance(e, cst.DictElement) and _is_class(facts, e.value, key) for e in value.elements
     ):
@@ -224,6 +256,11 @@ def _held_by(facts: FileFacts, value: cst.BaseExpression, rules: RuleSet, key: F
             return Holds("layer", rule.torch)
         if isinstance(value.func, cst.Name) and value.func.value in facts.module_classes:
             return Holds("module", value.func.value)
+        if key is not None:  # `self.bn1 = norm_layer(planes)` with norm_layer=nn.BatchNorm2d
+            held = facts.layer_values.held(key[0] if key[0] in facts.module_classes else None, key, value.func,
+                                           lambda c: mro(facts, c))
+            if held is not None and len(held.classes) == 1 and rules.get(next(iter(held.classes))).kind == "layer":
+                return Holds("layer", next(iter(held.classes)))
     return OTHER
 
 
@@ -265,6 +302,16 @@ def builds_module(facts: FileFacts, cls: str | None, key: FuncKey | None, func, 
     return False
 
 
+def builds_torch_layer(facts: FileFacts, rules: RuleSet, key: FuncKey | None, func, shadowed=frozenset()) -> bool:
+    """Calling ``func`` builds a Flax layer from a torch layer class held as a value
+    (``norm_layer(planes)`` with ``norm_layer=nn.BatchNorm2d``): it needs ``rngs``."""
+    if key is None:
+        return False
+    held = facts.layer_values.held(key[0] if key[0] in facts.module_classes else None, key, func,
+                                   lambda c: mro(facts, c), shadowed)
+    return held is not None and any(rules.get(q).kind == "layer" for q in held.classes)
+
+
 def _what_is_held(facts: FileFacts, gathered: dict, module: cst.Module, rules: RuleSet) -> None:
     def record(table: dict, name: str, holds: Holds) -> None:
         table[name] = holds if table.get(name, holds) == holds else OTHER
@@ -275,6 +322,13 @@ def _what_is_held(facts: FileFacts, gathered: dict, module: cst.Module, rules: R
             for attr, value in g.assigns:
                 is_none = isinstance(value, cst.Name) and value.value == "None"
                 values.setdefault(cls, {}).setdefault(attr, []).append(is_none)
+                entries = _module_dict_entries(facts, value)
+                if entries is not None:  # `self.transformer = nn.ModuleDict(dict(wte=nn.Embedding(...), ...))`
+                    holder = f"{cls}.{attr}"
+                    for key, entry in entries:
+                        record(facts.attributes.setdefault(holder, {}), key, _held_by(facts, entry, rules, (cls, fname)))
+                    record(facts.attributes.setdefault(cls, {}), attr, Holds("module", holder))
+                    continue
                 record(facts.attributes.setdefault(cls, {}), attr, _held_by(facts, value, rules, (cls, fname)))
         for name, value in g.local_assigns:
             record(facts.variables.setdefault((cls, fname), {}), name, _held_by(facts, value, rules, (cls, fname)))
@@ -317,6 +371,45 @@ def _callee_key(facts: FileFacts, call: cst.Call, cls: str | None) -> FuncKey | 
     return None
 
 
+def _module_dict_entries(facts: FileFacts, value) -> list | None:
+    """(key, value) of ``nn.ModuleDict(dict(a=..., b=...))`` / ``nn.ModuleDict({'a': ...})`` with literal keys."""
+    if not (isinstance(value, cst.Call) and facts.imports.qualify(value.func) == "torch.nn.ModuleDict"
+            and len(value.args) == 1 and not value.args[0].keyword and not value.args[0].star):
+        return None
+    inner = value.args[0].value
+    if isinstance(inner, cst.Call) and isinstance(inner.func, cst.Name) and inner.func.value == "dict" \
+            and all(a.keyword is not None for a in inner.args):
+        return [(a.keyword.value, a.value) for a in inner.args]
+    if isinstance(inner, cst.Dict) and all(isinstance(e, cst.DictElement) and isinstance(e.key, cst.SimpleString)
+                                           for e in inner.elements):
+        return [(e.key.evaluated_value, e.value) for e in inner.elements]
+    return None
+
+
+def _callee_params(facts: FileFacts, call: cst.Call, cls: str | None):
+    """(key, parameter names) of the file's function a call reaches, if it is one we know."""
+    key = _callee_key(facts, call, cls)
+    if key is None or key not in facts.functions:
+        return None
+    return key, _param_names(facts.functions[key], skip_self=key[0] is not None)
+
+
+def subclassable(rule) -> bool:
+    """A torch layer a class of the file may subclass: one built from the rule table whose Flax class
+    takes NCHW as torch does, or one the output defines with torch's signature (recurrent, attention)."""
+    if rule is None or rule.kind != "layer":
+        return False
+    return rule.handler in SIGNATURE_KEPT or (rule.handler is None and rule.layout != "channels_last")
+
+
+def layer_base(facts: FileFacts, cls: str | None) -> str | None:
+    """The torch layer a module class of the file subclasses, directly or through its bases."""
+    for owner in mro(facts, cls) if cls else ():
+        if owner in facts.layer_subclasses:
+            return facts.layer_subclasses[owner]
+    return None
+
+
 def mro(facts: FileFacts, cls: str) -> list[str]:
     order, todo = [], [cls]
     while todo:
@@ -337,7 +430,7 @@ def _class_valued_params(facts: FileFacts, gathered: dict[FuncKey, _Calls]) -> N
     calls to a fixed point."""
     for key, func in facts.functions.items():
         for p in (*func.params.posonly_params, *func.params.params, *func.params.kwonly_params):
-            if isinstance(p.default, cst.Name) and p.default.value in facts.module_classes:
+            if (isinstance(p.default, cst.Name) and p.default.value in facts.module_classes) or _annotated_class(facts, p):
                 facts.class_params.setdefault(key, set()).add(p.name.value)
     changed = True
     while changed:
@@ -360,6 +453,32 @@ def _class_valued_params(facts: FileFacts, gathered: dict[FuncKey, _Calls]) -> N
                     if pname and pname not in facts.class_params.setdefault(target, set()):
                         facts.class_params[target].add(pname)
                         changed = True
+
+
+def _annotated_class(facts: FileFacts, param: cst.Param) -> bool:
+    """``block: type[Union[BasicBlock, Bottleneck]]`` / ``Type[Block]``: one of the file's module classes."""
+    annotation = param.annotation.annotation if param.annotation is not None else None
+    if isinstance(annotation, cst.SimpleString):  # "type[Block]"
+        try:
+            annotation = cst.parse_expression(annotation.evaluated_value)
+        except Exception:
+            return False
+    if not (isinstance(annotation, cst.Subscript) and dotted_name(annotation.value) in ("type", "Type", "typing.Type")):
+        return False
+    names = {n.value for n in _names_in(annotation.slice)}
+    return bool(names & set(facts.module_classes)) and names <= set(facts.module_classes) | {"Union", "Optional", "typing"}
+
+
+def _names_in(node) -> list:
+    found = []
+
+    class _Names(cst.CSTVisitor):
+        def visit_Name(self, n: cst.Name) -> None:
+            found.append(n)
+
+    for element in node:
+        visit(element, _Names())
+    return found
 
 
 def _seeds(facts: FileFacts, func: cst.FunctionDef) -> bool:
@@ -398,6 +517,7 @@ def _rngs_functions(facts: FileFacts, gathered: dict[FuncKey, _Calls], rules: Ru
                     or (isinstance(call.func, cst.Attribute) and call.func.attr.value in RANDOM_INIT_METHODS)
                     or builds_module(facts, key[0] if key[0] in facts.module_classes else None, key, call.func)
                     or (target is not None and target in facts.needs_rngs)
+                    or builds_torch_layer(facts, rules, key, call.func)
                 ):
                     facts.needs_rngs.add(key)
                     changed = True

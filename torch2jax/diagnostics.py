@@ -91,6 +91,13 @@ def marker(code: str, message: str) -> str:
     return f"# {MARKER_PREFIX} {code} {' '.join(message.split())}"
 
 
+def marked(comments, code: str) -> list[str]:
+    """The messages of the ``code`` markers among ``comments`` (comment texts): what a previous
+    conversion said about the statement they precede."""
+    prefix = f"# {MARKER_PREFIX} {code} "
+    return [c[len(prefix):] for c in comments if c.startswith(prefix)]
+
+
 IGNORE_COMMENT = re.compile(r"#\s*torch2jax:\s*ignore\b(?:\[([^\]]*)\])?", re.IGNORECASE)
 
 

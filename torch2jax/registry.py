@@ -98,3 +98,20 @@ def on_statement(*node_types: type):
         return fn
 
     return register
+
+
+def order_callbacks(modules: list[str]) -> None:
+    """Put every walk callback in the order of ``modules`` (its module's place; callbacks of one module
+    keep the order they were defined in), whatever order the modules happened to be imported in
+    (a concern importing a helper from another registers that one first)."""
+    rank = {name: i for i, name in enumerate(modules)}
+
+    def place(fn) -> int:
+        return rank.get(fn.__module__, len(rank))
+
+    for table in (VISIT, STATEMENT):
+        for key, callbacks in table.items():
+            callbacks.sort(key=place)
+    for key, entries in LEAVE.items():
+        entries.sort(key=lambda entry: place(entry[0]))
+

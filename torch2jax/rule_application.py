@@ -23,11 +23,18 @@ def apply_rule(state: State, rule: Rule, original: cst.Call, updated: cst.Call, 
     new = _keep_layout(updated, new)
     if updated.lpar and isinstance(new, cst.BaseExpression):  # `(x.view(...)\n .sum())` keeps its parentheses
         new = new.with_changes(lpar=updated.lpar, rpar=updated.rpar)
+    report_approximate(state, rule, original, reported_before)
+    return new
+
+
+def report_approximate(state: State, rule: Rule, node, reported_before: int | None = None) -> None:
+    """An approximate rule says how, where it is applied (handled: nothing to mark). The rule counts as
+    applied (``ConversionResult.rules_applied``) unless its application, since ``reported_before``
+    diagnostics, reported something it did not handle."""
     if rule.status == "approximate":
         code = "T2J104" if "BatchNorm" in rule.torch else ("T2J101" if rule.kind in ("layer", "module_fn") else "T2J301")
-        state.report(code, f"`{rule.torch}`: {rule.note}", node=original, handled=True)
-    state.applied(rule, reported_before)
-    return new
+        state.report(code, f"`{rule.torch}`: {rule.note}", node=node, handled=True)
+    state.applied(rule, len(state.pending) if reported_before is None else reported_before)
 
 
 def _from_table(state: State, rule: Rule, updated: cst.Call, receiver) -> cst.BaseExpression:
@@ -58,8 +65,11 @@ def module_function(state: State, target: cst.BaseExpression, kwargs: dict) -> c
 
 
 def _keep_layout(old: cst.Call, new):
-    """Carry a multi-line call's line breaks and comments over to its translation."""
-    if not isinstance(new, cst.Call) or not old.args or "\n" not in code_of(old):
+    """Carry a multi-line call's line breaks and comments over to its translation (not over to
+    the receiver a removed method leaves: ``make().to(device)`` over two lines -> ``make()``)."""
+    if not isinstance(new, cst.Call) or not old.args or not new.args or "\n" not in code_of(old):
+        return new
+    if isinstance(old.func, cst.Attribute) and new is old.func.value:
         return new
     args = list(new.args)
     n_old, n_new = len(old.args), len(args)

@@ -19,7 +19,7 @@ from torch2jax.diagnostics import marker
 from torch2jax.imports import Imports
 from torch2jax.names import bound_names
 from torch2jax.rules import RuleSet
-from torch2jax.syntax import call, parse_expr, value_expr
+from torch2jax.syntax import arg, call, parse_expr, value_expr
 
 FuncKey = tuple  # (class name or None, function name)
 
@@ -59,6 +59,9 @@ class State:
         self.inner: set[int] = set()  # the value of an attribute (`x` in `x.y`), class bases
         self.statement_calls: set[int] = set()  # calls used as expression statements
         self.targets: set[int] = set()  # assignment targets (`x` in `x = ...`, `x += ...`)
+        # Names that label rather than refer: `Tensor` in `torch.ops.aten.slice.Tensor`, `f(Module=m)`,
+        # `def relu(...)`: never an imported torch name, whatever the file imports.
+        self.labels: set[int] = set()
         self.annotations: list[bool] = []  # open annotations; True: it names a torch type with no JAX one
         # `if isinstance(m, nn.Linear):` -> inside, `m` holds a Linear (innermost first; {} in an `else`).
         self.narrowings: list[dict] = []
@@ -71,7 +74,9 @@ class State:
         self.transposed: dict[int, tuple[cst.BaseExpression, int]] = {}  # NHWC->NCHW transposes: (inner, rank)
         self.keep_alive: list = []
         self.module: cst.Module | None = None  # the file being rewritten (set when the walk enters it)
+        self.compared: set[int] = set()  # names/attributes compared by `is`, `==`, `in` (`type(m) is nn.Identity`)
         self.tied: dict[str, dict[str, str]] = {}  # class -> tied Linear head -> the Embedding it shares
+        self.tied_flags: dict[str, set[str]] = {}  # class -> heads tied only under a condition (a flag says)
         self.split_lines: set[int] = set()  # statement lines whose rewrite is several lines (registry.Lines)
         self.dropped: set[int] = set()  # placeholder lines to drop (their comments move to the next statement)
         self.module_rngs = False  # a module-level `rngs = nnx.Rngs(seed)` exists (from torch.manual_seed)
@@ -82,6 +87,7 @@ class State:
         self.support: dict[str, str] = {}  # name -> source of a helper definition emitted once
         self.module_statements: list[tuple[cst.CSTNode, cst.BaseStatement]] = []  # (before this top-level statement, stmt)
         self.statements: list[cst.CSTNode] = []  # the statements being walked, outermost first
+        self.leaving: tuple = (None, None)  # (original, updated) of the node whose callback is running
 
     # ------------------------------------------------------------------ context
     @property
@@ -126,6 +132,12 @@ class State:
         return self.facts.imports.qualify(node, self.scope.shadowed)
 
     @property
+    def self_is_an_instance(self) -> bool:
+        """In a method of a class that is not a torch.Tensor subclass: ``self`` is that class's
+        instance, so ``self.relu(x)`` is its own method (an nnx.Module's, on a second conversion)."""
+        return bool(self.classes) and len(self.scopes) > 1 and self.classes[-1][0] not in self.facts.tensor_classes
+
+    @property
     def in_annotation(self) -> bool:
         return bool(self.annotations)
 
@@ -152,6 +164,13 @@ class State:
             for narrowing in reversed(self.narrowings):
                 if node.value in narrowing:
                     return narrowing[node.value]
+        elif isinstance(node, cst.Attribute) and self.narrowings:  # `m.bn3` inside `if isinstance(m, Bottleneck):`
+            base = self.holds(node.value)
+            if base is not None and base.kind == "module":
+                for owner in mro(self.facts, base.name):
+                    found = self.facts.attributes.get(owner, {}).get(node.attr.value)
+                    if found is not None:
+                        return found
         return self.facts.holds(self.scope.cls, self.scope.key, node)
 
     def unpacked_into(self) -> int | None:
@@ -172,6 +191,8 @@ class State:
         """Record a diagnostic at ``node`` (default: the call being translated); unless it was
         handled, also mark the enclosing statement with a ``# torch2jax: CODE ...`` comment."""
         node = node if node is not None else (self.calls[-1] if self.calls else None)
+        if node is not None and node is self.leaving[1]:  # the rewritten copy is not in the input: no position
+            node = self.leaving[0]
         self.pending.append(Pending(node, code, message, handled, severity))
         if mark is None:
             mark = not handled
@@ -196,6 +217,13 @@ class State:
             self._module_rngs_before(self.statements[0])
             return cst.Name("rngs")
         return call(self.imports.ref("flax.nnx.Rngs"), [value_expr(0)])
+
+    def with_rngs(self, node: cst.Call) -> cst.Call:
+        """The call with ``rngs=`` passed on (unless it passes it already). A ``**kwargs`` it forwards
+        does not carry it: functions that build modules take ``rngs`` as a parameter of their own."""
+        if any(a.keyword and a.keyword.value == "rngs" for a in node.args):
+            return node
+        return node.with_changes(args=[*node.args, arg(self.rngs_expr(), "rngs")])
 
     def _module_rngs_before(self, statement) -> None:
         self.module_rngs = True

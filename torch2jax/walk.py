@@ -1,7 +1,10 @@
 """The one walk over the file: a LibCST transformer that keeps the State current and
 dispatches each node to the callbacks registered for its type (``torch2jax.registry``).
 
-One walk instead of one per concern keeps conversion near the parse + regenerate floor.
+One walk instead of one per concern keeps conversion near the parse + regenerate floor, and
+the walk itself is ``torch2jax.traversal``'s: it never enters subtrees no callback looks at
+(whitespace, literals, operators) and rebuilds only what changed, so an ``updated`` node whose
+subtree nothing rewrote is the ``original`` node itself (never rely on them being distinct).
 Order matters only where one concern feeds another, and LibCST's bottom-up leave order
 settles it: arguments are rewritten before the call that receives them, calls before the
 statement that holds them, statements before the function (``rngs`` parameter,
@@ -21,6 +24,7 @@ from torch2jax.diagnostics import NotTorch, Unsupported
 from torch2jax.registry import LEAVE, REMOVE, STATEMENT, VISIT, Lines
 from torch2jax.state import State
 from torch2jax.syntax import code_of
+from torch2jax.traversal import inert_types, transform
 
 # Statements that collect marker comments (exact types: an ABC isinstance per node is measurably slow).
 STATEMENTS = frozenset(
@@ -29,8 +33,19 @@ STATEMENTS = frozenset(
 )
 
 
+def _note_targets(state: State, target: cst.BaseExpression):
+    """A target and, in ``a, (b, *c) = ...``, every name or attribute it unpacks into."""
+    state.targets.add(id(target))
+    if isinstance(target, (cst.Tuple, cst.List)):
+        for element in target.elements:  # Element or StarredElement
+            _note_targets(state, element.value)
+    elif isinstance(target, cst.Attribute) and target.attr.value == "data":
+        state.targets.add(id(target.value))  # `w.data = v` sets `w` itself
+
+
 def _note_assignment(state: State, node: cst.Assign):
-    state.targets.update(id(t.target) for t in node.targets)
+    for t in node.targets:
+        _note_targets(state, t.target)
     target = node.targets[0].target
     if len(node.targets) == 1 and isinstance(target, (cst.Tuple, cst.List)) and isinstance(node.value, cst.Call):
         if not any(isinstance(e, cst.StarredElement) for e in target.elements):
@@ -42,21 +57,38 @@ def _note_call(state: State, node: cst.Call):
     state.calls.append(node)
 
 
+def _note_attribute(state: State, node: cst.Attribute):
+    state.inner.add(id(node.value))
+    state.labels.add(id(node.attr))
+
+
+def _note_definition(enter):
+    def note(state: State, node):
+        state.labels.add(id(node.name))
+        return enter(state, node)
+    return note
+
+
 def _skip(state: State, node):
     return False  # imports are settled at the end, never rewritten in place
 
 
 # What the walk itself keeps current on entering and leaving a node (before and after the callbacks).
 _ENTER = {
-    cst.ClassDef: State.enter_class,
-    cst.FunctionDef: State.enter_function,
+    cst.ClassDef: _note_definition(State.enter_class),
+    cst.FunctionDef: _note_definition(State.enter_function),
     cst.Import: _skip,
     cst.ImportFrom: _skip,
     cst.Assign: _note_assignment,
     cst.AugAssign: lambda state, node: state.targets.add(id(node.target)),
+    cst.AnnAssign: lambda state, node: state.targets.add(id(node.target)),
+    cst.Del: lambda state, node: _note_targets(state, node.target),
+    cst.For: lambda state, node: _note_targets(state, node.target),
+    cst.WithItem: lambda state, node: _note_targets(state, node.asname.name) if node.asname else None,
     cst.Expr: lambda state, node: state.statement_calls.add(id(node.value)),
     cst.Call: _note_call,
-    cst.Attribute: lambda state, node: state.inner.add(id(node.value)),
+    cst.Attribute: _note_attribute,
+    cst.Arg: lambda state, node: state.labels.add(id(node.keyword)) if node.keyword else None,
     cst.Annotation: lambda state, node: state.annotations.append(False),
 }
 _EXIT = {
@@ -69,8 +101,19 @@ _EXIT = {
 }
 
 
+# Node types the walk itself does something for on leaving (besides their callbacks).
+_KEPT_ON_LEAVE = frozenset({cst.SimpleStatementLine, cst.IndentedBlock, cst.Module, *_EXIT, *STATEMENTS})
+
+
+def _callback_types() -> set[type]:
+    """Every node type the walk or a callback does something for (the others are not visited)."""
+    return {cst.Module, cst.SimpleStatementLine, cst.IndentedBlock, *STATEMENTS, *_ENTER, *_EXIT, *VISIT, *LEAVE,
+            *STATEMENT}
+
+
 def _guarded(state: State, callback, original, updated):
     """Run one callback; its failure on this node becomes a diagnostic, never an exception."""
+    state.leaving = (original, updated)  # a report at `updated` (a handler's node) is placed at `original`
     try:
         return callback(state, original, updated)
     except NotTorch:
@@ -89,6 +132,12 @@ class Walker(cst.CSTTransformer):
         super().__init__()
         self.state = state
 
+    def walk(self, module: cst.Module) -> cst.Module:
+        """``module.visit(self)``, skipping what no callback looks at (``torch2jax.traversal``)."""
+        visiting = frozenset({cst.Module, *STATEMENTS, *_ENTER, *VISIT})
+        leaving = frozenset({*_KEPT_ON_LEAVE, *LEAVE})
+        return transform(module, self.on_visit, self.on_leave, inert_types(_callback_types()), visiting, leaving)
+
     def on_visit(self, node: cst.CSTNode) -> bool:
         state, kind = self.state, type(node)
         if kind is cst.Module:
@@ -106,6 +155,14 @@ class Walker(cst.CSTTransformer):
     def on_leave(self, original, updated):
         state, kind = self.state, type(original)
         result = updated
+        if kind not in _KEPT_ON_LEAVE:  # most nodes: their callbacks only
+            for callback, exclusive in LEAVE.get(kind, ()):
+                out = _guarded(state, callback, original, result)
+                if out is not None:
+                    result = out
+                    if exclusive:
+                        break
+            return result
         if kind is cst.SimpleStatementLine:
             result = self._statements(original, updated)
         for callback, exclusive in LEAVE.get(kind, ()):

@@ -38,7 +38,9 @@ def device(rule, node, state, receiver):
         dtype_of = isinstance(target, cst.Attribute) and target.attr.value == "dtype"  # x.to(y.dtype)
         if dtype_of or (dotted and dotted.startswith("jnp.") and dotted[4:].rstrip("_") in DTYPE_NAMES):
             return call(cst.Attribute(value=receiver, attr=cst.Name("astype")), [target])
-        if literal(target) is MISSING and not (isinstance(target, cst.Name) and "device" in target.value):
+        if target is None:  # `.to()`, `.to(non_blocking=True)`: neither moved nor cast, the tensor itself
+            pass
+        elif literal(target) is MISSING and not (isinstance(target, cst.Name) and "device" in target.value):
             if not (isinstance(target, cst.Attribute) and target.attr.value == "device"):
                 raise Unsupported("T2J302", f"`.to({code_of(target)})`: a dtype or a device? Not translated")
     state.report("T2J902", f"`{rule.torch.replace('Tensor', 'x')}(...)` removed: JAX places arrays on its default device",

@@ -60,4 +60,7 @@ def parameter(rule, node, state, receiver):
     if requires_grad is MISSING:
         raise Unsupported("T2J201", "nn.Parameter(requires_grad=<expression>) is not translated")
     target = "flax.nnx.Param" if requires_grad else "flax.nnx.Variable"
-    return call(state.imports.ref(target), [bound["data"]])
+    data = bound.get("data")
+    if data is None or literal(data) is None:  # torch's default: an empty tensor
+        data = call(state.imports.ref("jax.numpy.empty"), [expr("0")])
+    return call(state.imports.ref(target), [data])

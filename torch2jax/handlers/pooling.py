@@ -1,11 +1,14 @@
 """Pooling: torch's stride defaults to the kernel size; ceil_mode is extra padding on the high
-side (exact when no window can lie wholly in it); adaptive pooling splits each spatial axis into
-equal bins (a reshape, which raises where torch's bins would be uneven)."""
+side (exact when no window can lie wholly in it); adaptive pooling to one bin is a mean or max,
+to more bins a helper defined once in the output with torch's bins (equal bins are a reshape)."""
 
 from __future__ import annotations
 
+import libcst as cst
+
 from torch2jax.arguments import bind, build, target_arguments
 from torch2jax.diagnostics import Unsupported
+from torch2jax.handlers.support import define_helper, helper_name
 from torch2jax.passes.layout import to_first, to_last
 from torch2jax.registry import handler
 from torch2jax.rule_application import module_function
@@ -92,24 +95,28 @@ def _adaptive(rule, node, state, reduce: str):
         if rule.kind == "module_fn":
             return module_function(state, target, kwargs)
         return call(target, [bound["input"]], kwargs)
+    name = helper_name(state, "adaptive_pool")
+    define_helper(state, name, ADAPTIVE_POOL.replace("def adaptive_pool(", f"def {name}(", 1))
+    kwargs = {"output_size": value_expr(tuple(sizes)), "reduce": state.imports.ref(f"jax.numpy.{reduce}")}
     if rule.kind == "module_fn":
-        x = "x"
-    else:
-        if not simple(bound["input"]):
-            raise Unsupported("T2J102", "adaptive pooling reads its input's shape: bind the input to a name first")
-        x = code_of(bound["input"])
-    # each axis L becomes (bins, L // bins): equal bins, as torch's when bins divides L (else reshape raises)
-    shape, axes = [f"*{x}.shape[:2]"], []
-    for i, s in enumerate(sizes):
-        if s is None:
-            shape.append(f"{x}.shape[{2 + i}]")
+        return module_function(state, cst.Name(name), kwargs)
+    return call(cst.Name(name), [bound["input"]], kwargs)
+
+
+# torch's bins: bin i of an axis of length L spans [floor(i * L / n), ceil((i + 1) * L / n)), so bins
+# differ in size and overlap when n does not divide L (a 1x1 map pooled to 7x7 is copied 49 times).
+ADAPTIVE_POOL = '''def adaptive_pool(x, output_size, reduce):
+    """torch's adaptive pooling of the last len(output_size) axes into output_size bins each (None
+    keeps an axis): bin i of an axis of length L spans [floor(i * L / n), ceil((i + 1) * L / n))."""
+    for axis, n in enumerate(output_size, x.ndim - len(output_size)):
+        length = x.shape[axis]
+        if n is None or n == length:
+            continue
+        if length % n == 0:
+            x = reduce(x.reshape(*x.shape[:axis], n, length // n, *x.shape[axis + 1:]), axis=axis + 1)
         else:
-            shape += [str(s), f"{x}.shape[{2 + i}] // {s}"]
-            axes.append(len(shape))  # the star counts two axes
-    axis = str(axes[0]) if len(axes) == 1 else "(" + ", ".join(map(str, axes)) + ")"
-    reshaped = f"{x}.reshape({', '.join(shape)})"
-    if reduce == "mean":
-        text = f"{reshaped}.mean(axis={axis})"
-    else:  # jnp.max, not the method: a second conversion reads `.max(...)` as torch's
-        text = f"{code_of(state.imports.ref('jax.numpy.max'))}({reshaped}, axis={axis})"
-    return expr(f"lambda x: {text}" if rule.kind == "module_fn" else text)
+            bins = [(i * length // n, -(-(i + 1) * length // n)) for i in range(n)]
+            x = jnp.stack([reduce(jax.lax.slice_in_dim(x, start, stop, axis=axis), axis=axis) for start, stop in bins], axis)
+    return x
+'''
+

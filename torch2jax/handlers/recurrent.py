@@ -16,9 +16,9 @@ import libcst as cst
 
 from torch2jax.arguments import bind
 from torch2jax.diagnostics import Unsupported
-from torch2jax.handlers.training import request_imports
+from torch2jax.handlers.support import class_definer, define_helper, helper_name
 from torch2jax.registry import handler
-from torch2jax.syntax import arg, code_of, literal
+from torch2jax.syntax import MISSING, arg, code_of, literal
 
 # One time step of each unit, from the input projection `gx` (x @ W_ih.T + b_ih) of that step, the
 # previous state and the recurrent weights: (new state, output). Emitted once, beside the module.
@@ -146,27 +146,11 @@ def helper_source(torch_name: str, name: str) -> tuple[str, str]:
         name=name, torch_name=torch_name, doc=doc, call=call, zero_state=zero_state, stack_last=stack_last,
         gates=f"{gates} * " if gates > 1 else "", step_call=step_call, parameters=_PARAMETERS,
         extra='nonlinearity="tanh", ' if is_rnn else "",
-        extra_attr="        self.nonlinearity = nonlinearity\n" if is_rnn else "",
+        extra_attr=('        if nonlinearity not in ("tanh", "relu"):\n'
+                    '            raise ValueError(f"Unknown nonlinearity \'{nonlinearity}\'. Select from \'tanh\' or \'relu\'.")\n'
+                    "        self.nonlinearity = nonlinearity\n") if is_rnn else "",
     )
     return step, source
-
-
-def helper_name(state, base: str) -> str:
-    """A helper's class name: torch's, unless the file already uses that name for something else."""
-    facts = state.facts
-    taken = set(facts.module_classes) | {key[1] for key in facts.functions if key[0] is None}
-    taken |= set(getattr(facts.imports, "aliases", None) or ())
-    return base if base not in taken else f"Torch{base}"
-
-
-def define_helper(state, name: str, source: str, needs: tuple[str, ...] = ()) -> None:
-    """Emit ``source`` once at module level (after the definitions it ``needs``), with its imports."""
-    for other in needs:
-        request_imports(state, state.support[other])
-    state.support[name] = source
-    request_imports(state, source)
-    if "functools." in source:
-        state.imports.ref("functools.partial")
 
 
 DROPPED = ("device", "dtype")
@@ -213,13 +197,20 @@ def recurrent(rule, node, state, receiver):
     bound = bind(rule, node)
     if "proj_size" in bound and literal(bound["proj_size"]) != 0:
         raise Unsupported("T2J102", f"`{rule.torch}` with proj_size={code_of(bound['proj_size'])} is not translated")
-    if "nonlinearity" in bound and literal(bound["nonlinearity"]) not in ("tanh", "relu"):
+    if "nonlinearity" in bound and literal(bound["nonlinearity"]) not in ("tanh", "relu", MISSING):  # a variable: checked when built
         raise Unsupported("T2J102", f"`{rule.torch}` with nonlinearity={code_of(bound['nonlinearity'])}: "
                                     "only 'tanh' and 'relu' are translated")
     check_device_dtype(rule, bound)
+    return same_call(node, recurrent_class(rule, state), state, drop=(*DROPPED, "proj_size"))
+
+
+@class_definer("recurrent")
+def recurrent_class(rule, state) -> str:
+    """The module standing for ``rule``'s torch layer, defined once in the output with its step function."""
+    torch_name = rule.torch.rpartition(".")[2]
     name = helper_name(state, torch_name)
     step, source = helper_source(torch_name, name)
     if step not in state.support:
         define_helper(state, step, STEPS[step])
     define_helper(state, name, source)
-    return same_call(node, name, state, drop=(*DROPPED, "proj_size"))
+    return name

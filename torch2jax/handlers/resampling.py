@@ -10,6 +10,8 @@
   the first pixel: the scale ``max(out - 1, 1) / max(in - 1, 0.4)`` keeps every sample on it then
   (an output of 1 samples input position 0; an input of 1 is sampled within 0.4 of its centre, inside
   the half pixel where jax.image keeps samples).
+- ``nearest`` by a factor known only at run time (``scale_factor=upsample``) is a helper defined
+  once in the output with torch's sizes and indices for any factor.
 - ``bicubic`` is reported: torch's cubic kernel (a = -0.75, border pixels repeated) is not
   ``jax.image``'s (a = -0.5, weights renormalised at the border).
 """
@@ -20,8 +22,9 @@ import libcst as cst
 
 from torch2jax.arguments import bind
 from torch2jax.diagnostics import Unsupported
+from torch2jax.handlers.support import define_helper, helper_name
 from torch2jax.registry import handler
-from torch2jax.syntax import MISSING, code_of, expr, literal, simple
+from torch2jax.syntax import MISSING, call, code_of, expr, literal, simple
 
 LINEAR_RANK = {"linear": 1, "bilinear": 2, "trilinear": 3}
 
@@ -71,6 +74,14 @@ def interpolate(rule, node, state, receiver):
             rank = len(value)
         elif isinstance(node_, (cst.Tuple, cst.List)):
             rank = len(node_.elements)
+    if scale is not None and literal(scale) is MISSING and mode == "nearest":  # scale_factor=upsample
+        name = helper_name(state, "interpolate_nearest")
+        define_helper(state, name, NEAREST_BY_FACTOR.replace("def interpolate_nearest(", f"def {name}(", 1))
+        state.imports.ref("math.floor")
+        state.imports.ref("numpy.arange")
+        if rule.kind == "module_fn":
+            return call(state.imports.ref("functools.partial"), [cst.Name(name)], {"scale_factor": scale})
+        return call(cst.Name(name), [bound["input"]], {"scale_factor": scale})
     if rule.kind == "module_fn":
         x_text = "x"
     else:
@@ -80,6 +91,25 @@ def interpolate(rule, node, state, receiver):
         x_text = code_of(x)
     text = _resize_text(state, x_text, mode, align, size, scale, rank)
     return expr(f"lambda x: {text}" if rule.kind == "module_fn" else text)
+
+
+# A scale factor known only when the model is built (``nn.Upsample(scale_factor=upsample)``): torch's
+# sizes and source indices for any factor, computed as torch computes them (float32 1 / s).
+NEAREST_BY_FACTOR = '''def interpolate_nearest(x, scale_factor):
+    """torch's nearest interpolation by scale_factor (one for every spatial axis, or one each): the
+    output size is floor(n * s) and output i reads input floor(i * float32(1 / s)), except that
+    torch's 2-d kernel copies when the size is kept and halves the index when it doubles."""
+    factors = scale_factor if isinstance(scale_factor, (tuple, list)) else (scale_factor,) * (x.ndim - 2)
+    for axis, s in enumerate(factors, 2):
+        n = x.shape[axis]
+        size = math.floor(n * s)
+        if x.ndim == 4 and size in (n, 2 * n):
+            index = np.arange(size) * n // size
+        else:
+            index = np.minimum(np.floor(np.arange(size, dtype=np.float32) * np.float32(1.0 / s)), n - 1)
+        x = jnp.take(x, index.astype(np.int32), axis=axis)
+    return x
+'''
 
 
 def _sizes(x: str, size, scale, rank: int | None) -> list[str] | str:

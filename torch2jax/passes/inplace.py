@@ -11,6 +11,7 @@ import libcst as cst
 
 from torch2jax.registry import on_leave, on_statement
 from torch2jax.state import State
+from torch2jax.traversal import visit
 from torch2jax.syntax import call, code_of, value_expr
 
 INPLACE_OPERATORS = {"add_": "+", "sub_": "-", "mul_": "*", "div_": "/"}
@@ -84,6 +85,13 @@ CONTAINER_CALLS = {"dict", "list", "set", "defaultdict", "OrderedDict", "Counter
                    "collections.OrderedDict", "collections.Counter"}
 
 
+def _is_container(value: cst.BaseExpression) -> bool:
+    """A dict, list or set display or constructor, or lists repeated or joined (``[1] * n``)."""
+    if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, (cst.Multiply, cst.Add)):
+        return _is_container(value.left) or _is_container(value.right)
+    return isinstance(value, CONTAINERS) or (isinstance(value, cst.Call) and code_of(value.func) in CONTAINER_CALLS)
+
+
 def holds_container(state: State, name: str) -> bool:
     """``name`` is assigned a dict, list or set in this function (or at module level): ``d[k] = v``
     on it is Python's own item assignment, not an array update."""
@@ -102,16 +110,17 @@ def holds_container(state: State, name: str) -> bool:
 
         def visit_Assign(self, node):
             if any(isinstance(t.target, cst.Name) and t.target.value == name for t in node.targets):
-                value = node.value
-                if isinstance(value, CONTAINERS) or (isinstance(value, cst.Call) and code_of(value.func) in CONTAINER_CALLS):
+                if _is_container(node.value):
                     found.append(node)
 
-    scope.visit(_Assigns())
+    visit(scope, _Assigns())
     return bool(found)
 
 
 def functional_update(state: State, original, updated, target: cst.Subscript, op: str, value):
     if not state.facts.imports.imports_torch or holds_container(state, target.value.value):
+        return updated
+    if state.qualify(target.value) is not None:  # an imported object (a registry) changes where it lives
         return updated
     name = target.value
     at = cst.Subscript(value=cst.Attribute(value=name, attr=cst.Name("at")), slice=target.slice)

@@ -6,7 +6,7 @@
   (directly or through calls, see ``analyze``), takes a keyword-only ``rngs: nnx.Rngs`` and
   passes it on to each construction of the file's own modules;
 - ``super().__init__()`` of a direct subclass goes (``nnx.Module`` needs no call);
-- ``register_buffer`` -> an ``nnx.Variable`` attribute; ``self.training`` -> ``not self.deterministic``;
+- ``register_buffer`` -> an ``nnx.Variable`` attribute; ``self.training`` is ``training_flag``'s;
 - other nn.Module methods on ``self`` are ``module_methods``'s.
 """
 
@@ -164,11 +164,7 @@ def none_before_value(state: State, original: cst.Assign, updated: cst.Assign):
 
 
 def with_rngs(state: State, node: cst.Call) -> cst.Call:
-    """The call with ``rngs=`` passed on (unless it passes it already). A ``**kwargs`` it forwards
-    does not carry it: functions that build modules take ``rngs`` as a parameter of their own."""
-    if any(a.keyword and a.keyword.value == "rngs" for a in node.args):
-        return node
-    return node.with_changes(args=[*node.args, arg(state.rngs_expr(), "rngs")])
+    return state.with_rngs(node)
 
 
 @on_leave(cst.Call)
@@ -212,51 +208,3 @@ def super_call(state: State, original: cst.Call, updated: cst.Call):
     if _is_super_call(func, "__init__") and state.facts.class_bases.get(state.scope.cls):
         return with_rngs(state, updated)
     return None
-
-
-# ---------------------------------------------------------------------- self.training
-
-
-@on_leave(cst.Attribute)
-def training_flag(state: State, original: cst.Attribute, updated: cst.Attribute):
-    """``self.training`` -> ``not self.deterministic`` (nnx's ``.train()``/``.eval()`` set it)."""
-    if not state.is_value_position(original):
-        return None
-    if (
-        isinstance(original.value, cst.Name)
-        and original.value.value == "self"
-        and original.attr.value == "training"
-        and state.scope.cls is not None
-    ):
-        return cst.UnaryOperation(
-            operator=cst.Not(),
-            expression=cst.Attribute(cst.Name("self"), cst.Name("deterministic")),
-            lpar=[cst.LeftParen()],
-            rpar=[cst.RightParen()],
-        )
-    return None
-
-
-def _unparenthesised_not(node):
-    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not) and node.lpar:
-        return node.with_changes(lpar=[], rpar=[])
-    return None
-
-
-@on_leave(cst.Arg, cst.Assign, exclusive=False)
-def bare_not_in_value(state: State, original, updated):
-    """``f(not self.deterministic)``: no parentheses where the grammar needs none."""
-    value = _unparenthesised_not(updated.value)
-    return updated.with_changes(value=value) if value is not None else None
-
-
-@on_leave(cst.Return, exclusive=False)
-def bare_not_in_return(state: State, original, updated):
-    value = _unparenthesised_not(updated.value) if updated.value else None
-    return updated.with_changes(value=value) if value is not None else None
-
-
-@on_leave(cst.If, cst.While, exclusive=False)
-def bare_not_in_test(state: State, original, updated):
-    test = _unparenthesised_not(updated.test)
-    return updated.with_changes(test=test) if test is not None else None

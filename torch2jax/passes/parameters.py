@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from torch2jax.analyze import Holds, layer_base
 from torch2jax.registry import on_leave
 from torch2jax.state import State
 from torch2jax.syntax import call, code_of, value_expr
@@ -20,6 +21,8 @@ def _parameter(state: State, node: cst.Attribute):
     if not isinstance(node, cst.Attribute):
         return None
     holder = state.holds(node.value)
+    if holder is not None and holder.kind == "module" and layer_base(state.facts, holder.name):  # class X(nn.Linear)
+        holder = Holds("layer", layer_base(state.facts, holder.name))
     if holder is None or holder.kind != "layer":
         return None
     found = None
@@ -97,10 +100,12 @@ def parameter_read(state: State, original: cst.Attribute, updated: cst.Attribute
     if found is not None:
         rule, spec = found
         if id(original) in state.targets:
-            if state.scope.cls in state.tied and code_of(original.value) in state.tied[state.scope.cls]:
+            ties = state.tied.get(state.scope.cls, {})
+            if code_of(original.value) in ties or code_of(original.value) in ties.values():
                 return updated  # the statement goes (weight_tying)
-            state.report("T2J201", f"assigning `{original.attr.value}` of a `{rule.torch}` (weight tying) is not "
-                         "translated yet; share the layer or the nnx.Param instead", node=original)
+            state.report("T2J201", f"assigning `{original.attr.value}` of a `{rule.torch}` (weight tying, or a new "
+                         f"value) is not translated yet; share the layer, or set its `{spec.path}` in Flax's layout",
+                         node=original)
             return updated
         layer = updated.value
         if rule.layout == "channels_last" and not _plain(state, original.value):
@@ -118,6 +123,6 @@ def parameter_read(state: State, original: cst.Attribute, updated: cst.Attribute
                          f"({spec.path}); reading it in torch's layout is not translated", node=original)
             return updated
         return read
-    if original.attr.value == "data" and _parameter(state, original.value) is not None:
+    if original.attr.value == "data" and id(original) not in state.targets and _parameter(state, original.value):
         return updated.value  # `layer.weight.data`: the array itself
     return None

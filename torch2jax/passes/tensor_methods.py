@@ -11,15 +11,22 @@ from torch2jax.rule_application import apply_rule
 from torch2jax.state import State
 
 
+def _indexed_update(node: cst.BaseExpression) -> bool:
+    """``x.at[i]``: JAX's indexed update, whose ``.set``/``.add``/``.multiply``/``.min`` are JAX's own."""
+    return isinstance(node, cst.Subscript) and isinstance(node.value, cst.Attribute) and node.value.attr.value == "at"
+
+
 def _method_receiver(state: State, original: cst.Call):
     """The receiver's node when this is a method call on a value (not on an imported name)."""
     func = original.func
     if not isinstance(func, cst.Attribute) or not state.facts.imports.imports_torch:
         return None
-    if state.qualify(func.value) is not None:
+    if state.qualify(func.value) is not None or _indexed_update(func.value):
         return None
-    if isinstance(func.value, cst.Name) and func.value.value == "self" and state.scope.cls is not None:
-        return None  # a method of the module itself, or a submodule called as `self.split(x)`
+    if isinstance(func.value, cst.Name) and func.value.value == "self" and (
+        state.scope.cls is not None or state.self_is_an_instance
+    ):
+        return None  # a method of the module (or class) itself, or a submodule called as `self.split(x)`
     holder = state.holds(func.value)
     if holder is not None and holder.kind in ("layer", "module"):
         return None  # a layer or module, not a tensor: `self.encoder.split(x)` is its own method

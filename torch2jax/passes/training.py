@@ -131,14 +131,18 @@ def _insert_definitions(state: State, original: cst.Module, updated: cst.Module,
     def current(i):
         return replacement.get(i, [updated.body[i]] if i < len(updated.body) else [])
 
-    for anchor, statement in state.module_statements:  # e.g. `rngs = nnx.Rngs(0)`, with the anchor's comments
+    for anchor, statement in state.module_statements:  # e.g. `rngs = nnx.Rngs(0)`, after the anchor's blank lines
         i = index_of.get(id(anchor))
         if i is None:
             continue
         stmts = current(i)
-        if stmts:
-            statement = statement.with_changes(leading_lines=stmts[0].leading_lines)
-            stmts = [stmts[0].with_changes(leading_lines=[]), *stmts[1:]]
+        if stmts:  # the anchor's comments (and markers) stay with it: a second conversion finds them there
+            lines = list(stmts[0].leading_lines)
+            blank = 0
+            while blank < len(lines) and lines[blank].comment is None:
+                blank += 1
+            statement = statement.with_changes(leading_lines=lines[:blank])
+            stmts = [stmts[0].with_changes(leading_lines=lines[blank:]), *stmts[1:]]
         replacement[i] = [statement, *stmts]
     for anchor, definition in state.module_definitions:
         i = index_of.get(id(anchor), first_code) if anchor is not None else first_code
@@ -306,9 +310,10 @@ def accumulator_start(state: State, original: cst.FunctionDef, updated: cst.Func
 
 
 def _leaf_grad(state: State, node) -> str | None:
-    """``w.grad`` on a leaf tensor of this scope: the leaf's name."""
+    """``w.grad`` on a leaf tensor a translated step of this scope differentiates: the leaf's name
+    (a step left as torch returns no ``w_grad``)."""
     if isinstance(node, cst.Attribute) and node.attr.value == "grad" and isinstance(node.value, cst.Name):
-        if node.value.value in state.facts.training.leaves(_scope(state)):
+        if node.value.value in state.facts.training.differentiated.get(_scope(state), ()):
             return node.value.value
     return None
 

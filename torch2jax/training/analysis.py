@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from torch2jax.diagnostics import marked
 from torch2jax.names import ImportTable, dotted_name
 from torch2jax.syntax import code_of
 from torch2jax.training.dataflow import names_of
@@ -99,6 +100,7 @@ class TrainingFacts:
     settable: set[int] = field(default_factory=set)  # id(optimizer call): the loop sets or reads its rate
     inlined_losses: set[int] = field(default_factory=set)  # id(loss call): its calls become the expression
     removable: set[int] = field(default_factory=set)  # ids of statements whose binding is used up by inlining
+    differentiated: dict[Scope, set[str]] = field(default_factory=dict)  # leaves a translated step returns `.grad` of
 
     def leaves(self, scope: Scope) -> set[str]:
         """Variables created as leaf tensors with ``requires_grad=True`` in this scope."""
@@ -420,7 +422,15 @@ def _steps(facts: TrainingFacts, imports: ImportTable, scope: Scope, body: list,
         backward = _method_call(stmt, "backward")
         if backward is None or isinstance(stmt.body[0], cst.Assign):
             continue
-        plan = _plan(facts, imports, scope, body, start, b, backward, func)
+        previous = marked([line.comment.value for line in stmt.leading_lines if line.comment], "T2J204")
+        # A previous conversion left this step as torch and said why: what it read then (the torch
+        # optimizer, the `requires_grad=True` leaves) is translated now, so its reasons stand.
+        plan = previous or _plan(facts, imports, scope, body, start, b, backward, func)
+        if isinstance(plan, list):
+            facts.problems.extend((stmt, "T2J204", message) for message in plan)
+            facts.handled_calls.add(id(backward))
+            start = b + 1
+            continue
         if isinstance(plan, str):
             facts.problems.append((stmt, "T2J204", plan))
             facts.handled_calls.add(id(backward))
@@ -430,6 +440,8 @@ def _steps(facts: TrainingFacts, imports: ImportTable, scope: Scope, body: list,
         indices = [plan.backward, plan.step, *plan.zero_grads, *plan.scheduler_steps, *(i for i, _, _ in plan.clips)]
         if plan.kind in ("leaves", "accumulate"):
             indices = [plan.backward]
+        if plan.kind == "leaves":
+            facts.differentiated.setdefault(scope, set()).update(plan.leaves)
         facts.handled.update(id(body[i]) for i in indices)
         for i in indices:
             facts.handled_calls.update(id(c) for c in _calls_of(body[i]))

@@ -6,6 +6,8 @@ from __future__ import annotations
 import ast
 import builtins
 import contextlib
+import copy
+import inspect
 import itertools
 import linecache
 import os
@@ -16,6 +18,10 @@ from pathlib import Path
 from torch2jax.verify.errors import VerifyError
 
 RNGS_NAME = "__torch2jax_verify_rngs__"
+RNGS_FOR_NAME = "__torch2jax_verify_rngs_for__"
+# torch module methods that move or cast the model and return it: nothing to do on the JAX side (the
+# translation keeps float32 parameters; inputs given as float64 say so in a note).
+MODEL_MOVES = {"to", "cuda", "cpu", "double", "float", "half", "eval", "train", "requires_grad_"}
 _counter = itertools.count()
 
 
@@ -75,15 +81,42 @@ def load_module(
 
 
 def model_exprs(expr: str):
-    """(torch expression, JAX expression with ``rngs=`` added to the outermost call)."""
+    """(torch expression, JAX expression with ``rngs=`` added to the outermost call and to every
+    inner call of a function that takes ``rngs``: ``VGG(make_layers(cfg))``)."""
     try:
         tree = ast.parse(expr.strip(), mode="eval")
     except SyntaxError as exc:
         raise VerifyError(f"--model {expr!r} is not a Python expression: {exc.msg}") from None
     torch_code = compile(tree, "<--model>", "eval")
     jax_tree = ast.parse(expr.strip(), mode="eval")
+    while (isinstance(jax_tree.body, ast.Call) and isinstance(jax_tree.body.func, ast.Attribute)
+           and jax_tree.body.func.attr in MODEL_MOVES):  # `Net().double().to(device)`: the model itself in JAX
+        jax_tree.body = jax_tree.body.func.value
     body = jax_tree.body
-    if isinstance(body, ast.Call) and not any(k.arg == "rngs" for k in body.keywords):
-        body.keywords.append(ast.keyword(arg="rngs", value=ast.Name(id=RNGS_NAME, ctx=ast.Load())))
+    for node in ast.walk(body):
+        if not isinstance(node, ast.Call) or any(k.arg == "rngs" or k.arg is None for k in node.keywords):
+            continue
+        if node is body:
+            node.keywords.append(ast.keyword(arg="rngs", value=ast.Name(id=RNGS_NAME, ctx=ast.Load())))
+        elif _is_reference(node.func):  # rngs only where the callee takes it (known once the module is loaded)
+            asked = ast.Call(ast.Name(id=RNGS_FOR_NAME, ctx=ast.Load()), [copy.deepcopy(node.func)], [])
+            node.keywords.append(ast.keyword(arg=None, value=asked))
     ast.fix_missing_locations(jax_tree)
     return torch_code, compile(jax_tree, "<--model>", "eval"), isinstance(body, ast.Call)
+
+
+def _is_reference(node: ast.expr) -> bool:
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return isinstance(node, ast.Name)
+
+
+def rngs_for(rngs):
+    """``{'rngs': rngs}`` for a callable that takes an ``rngs`` argument, else ``{}``."""
+    def asked(func) -> dict:
+        try:
+            params = inspect.signature(func).parameters
+        except (TypeError, ValueError):
+            return {}
+        return {"rngs": rngs} if "rngs" in params else {}
+    return asked

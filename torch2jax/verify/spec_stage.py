@@ -7,7 +7,7 @@ from pathlib import Path
 
 from torch2jax.verify.compare import leaf_problems, structure_problems
 from torch2jax.verify.errors import StageFailed, VerifyError, exc_text, first_name, where
-from torch2jax.verify.loading import RNGS_NAME, load_module
+from torch2jax.verify.loading import RNGS_FOR_NAME, RNGS_NAME, load_module, rngs_for
 from torch2jax.verify.sides import perturb_constant_tensors, widen_to_float64
 
 
@@ -99,7 +99,9 @@ def run(ctx, st: dict) -> None:
     import numpy as np
 
     ctx.plan = [(k, v, np.array(a, copy=True)) for k, v, a in plan]
-    ctx.torch_state = {k: v.detach().clone() for k, v in tmodel.state_dict().items()}
+    state = tmodel.state_dict()
+    ctx.torch_state = type(state)((k, v.detach().clone()) for k, v in state.items())
+    ctx.torch_state._metadata = getattr(state, "_metadata", None)  # versions that _load_from_state_dict reads
     ctx.load_weights()
 
     ctx.t_in, ctx.j_in = T.inputs(ctx.arrays), J.inputs(ctx.arrays)
@@ -131,6 +133,7 @@ def build_jax(ctx, jmod):
     def namespace():
         ns = dict(vars(jmod))
         ns[RNGS_NAME] = nnx.Rngs(ctx.r.seed)
+        ns[RNGS_FOR_NAME] = rngs_for(ns[RNGS_NAME])
         return ns
 
     if ctx.is_call:

@@ -280,12 +280,12 @@ TRANSFORMER = '''class {name}(nnx.Module):
         if custom_encoder is not None:
             self.encoder = custom_encoder
         else:
-            norm = nnx.LayerNorm(d_model, epsilon=layer_norm_eps, use_bias=bias, rngs=rngs)
+            norm = nnx.LayerNorm(d_model, epsilon=layer_norm_eps, use_bias=bias, use_fast_variance=False, rngs=rngs)
             self.encoder = {encoder}({encoder_layer}(*layer, rngs=rngs), num_encoder_layers, norm)
         if custom_decoder is not None:
             self.decoder = custom_decoder
         else:
-            norm = nnx.LayerNorm(d_model, epsilon=layer_norm_eps, use_bias=bias, rngs=rngs)
+            norm = nnx.LayerNorm(d_model, epsilon=layer_norm_eps, use_bias=bias, use_fast_variance=False, rngs=rngs)
             self.decoder = {decoder}({decoder_layer}(*layer, rngs=rngs), num_decoder_layers, norm)
         for _, variable in nnx.iter_graph(self):
             if isinstance(variable, nnx.Param) and variable.ndim > 1:

@@ -127,15 +127,16 @@ def compare(what: str, expected, actual, tol: float) -> float:
 
 
 def check(outputs, inputs: dict, layers=None, *, body="", train=False, grads=True, tol=2e-5, grad_tol=None,
-          allow=(), header=HEADER, perturb=True, constant=()):
+          allow=(), header=HEADER, perturb=True, constant=(), source_code=None):
     """Translate the module the arguments describe and compare every output (see the module docstring).
 
     ``outputs``: torch expressions over the inputs (and ``self.<layer>``); ``inputs``: name -> numpy
     array; ``layers``: attribute -> torch constructor expression; ``body``: statements before the
     return; ``allow``: warning codes expected (an approximate rule's report); ``constant``: float
-    inputs not differentiated (torch has no derivative for a loss's class weights). Returns the
-    result of the conversion (its code and diagnostics)."""
-    code = source(outputs, list(inputs), layers, body, header)
+    inputs not differentiated (torch has no derivative for a loss's class weights); ``source_code``:
+    a whole torch file defining ``M`` instead (``outputs`` None: its forward returns a tuple). Returns
+    the result of the conversion (its code and diagnostics)."""
+    code = source_code or source(outputs, list(inputs), layers, body, header)
     result = convert(code)
     assert result.ok
     bad = [d.text() for d in result.diagnostics if d.severity in ("error", "warning") and d.code not in allow]
@@ -159,6 +160,8 @@ def check(outputs, inputs: dict, layers=None, *, body="", train=False, grads=Tru
     for i in floats:
         t_in[i].requires_grad_(grads)
     t_raw = t(*t_in)
+    if outputs is None:
+        outputs = [f"result {k} of forward" for k in range(len(t_raw))]
     assert isinstance(t_raw, tuple) and len(t_raw) == len(outputs), (type(t_raw), len(outputs))
     labels, t_out = [], []
     for expr, value in zip(outputs, t_raw):

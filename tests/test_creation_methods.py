@@ -10,11 +10,13 @@ pytest.importorskip("jax")
 from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
 
 from layer_check import check, data  # noqa: E402
+from numeric import covers  # noqa: E402
 
 SETTINGS = settings(max_examples=15, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 SIZES = st.lists(st.integers(1, 4), min_size=0, max_size=3)
 
 
+@covers("Tensor.new_zeros", "Tensor.new_ones", "Tensor.new_full", "Tensor.new_tensor", "Tensor.new_empty")
 @SETTINGS
 @given(size=SIZES, star=st.booleans(), fill=st.floats(-3, 3, width=32), dtype=st.sampled_from(["", "torch.float32", "torch.int64"]))
 def test_new_tensors_take_the_receivers_dtype(size, star, fill, dtype):

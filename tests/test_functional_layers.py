@@ -11,6 +11,7 @@ pytest.importorskip("jax")
 from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
 
 from layer_check import check, data  # noqa: E402
+from numeric import covers  # noqa: E402
 
 SETTINGS = settings(max_examples=12, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 
@@ -35,6 +36,7 @@ def _source(w_shape, b_shape, call):
     return MODULE.format(w_shape=", ".join(map(str, w_shape)), b_shape=", ".join(map(str, b_shape)), call=call)
 
 
+@covers("torch.nn.functional.conv1d", "torch.nn.functional.conv2d", "torch.nn.functional.conv3d")
 @SETTINGS
 @given(n=st.integers(1, 3), groups=st.sampled_from([1, 2]), kernel=st.integers(1, 3), stride=st.integers(1, 2),
        padding=st.sampled_from(["0", "1", "'same'", "'valid'", "(1, 0, 2)"]), dilation=st.integers(1, 2),
@@ -54,6 +56,7 @@ def test_conv(n, groups, kernel, stride, padding, dilation, bias, keywords):
     check(None, data((2, cin) + (7, 6, 5)[:n]), source=_source(w_shape, (cout,), call))
 
 
+@covers("torch.nn.functional.layer_norm")
 @SETTINGS
 @given(dims=st.integers(1, 3), affine=st.sampled_from(["w, b", "w", "None, b", ""]), eps=st.sampled_from([1e-5, 1e-3, 0.1]))
 def test_layer_norm(dims, affine, eps):
@@ -70,6 +73,7 @@ def test_layer_norm_over_the_weights_shape():
     check(None, data((2, 5, 8)), source=_source((8,), (8,), call))
 
 
+@covers("torch.nn.functional.rms_norm")
 @SETTINGS
 @given(dims=st.integers(1, 2), weighted=st.booleans(), eps=st.sampled_from(["", ", eps=1e-6", ", 1e-2"]))
 def test_rms_norm(dims, weighted, eps):
@@ -79,6 +83,7 @@ def test_rms_norm(dims, weighted, eps):
     check(None, data(shape), source=_source(normalized, (1,), call))
 
 
+@covers("torch.nn.functional.group_norm")
 @SETTINGS
 @given(groups=st.sampled_from([1, 2, 3, 6]), spatial=st.integers(0, 2), affine=st.booleans())
 def test_group_norm(groups, spatial, affine):

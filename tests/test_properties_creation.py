@@ -30,7 +30,7 @@ def _dtype(name):
 
 
 @covers(*DTYPES, "torch.zeros", "torch.ones", "torch.full", "torch.zeros_like", "torch.ones_like", "torch.full_like",
-        "torch.eye", "torch.tensor")
+        "torch.eye", "torch.tensor", "torch.empty")
 @SETTINGS
 @given(shape=shapes(min_rank=0, max_rank=3), data_=st.data(), fill=st.sampled_from([0.5, -2, 3, True, 1e-3]),
        seed=st.integers(0, 9))
@@ -50,7 +50,10 @@ def test_filled_arrays_and_dtypes(shape, data_, fill, seed):
                f"torch.eye({n}{'' if m is None else f', {m}'})", f"torch.eye({n}, dtype={real})",
                f"torch.tensor({values})", f"torch.tensor({[v / 2 for v in values]})", f"torch.tensor({values[0]})",
                f"torch.tensor({[abs(v) for v in values]}, dtype={real})", f"torch.as_tensor({[float(v) for v in values]})",
-               f"torch.tensor([[{fill}, 1], [2, 3]])"]
+               f"torch.tensor([[{fill}, 1], [2, 3]])",
+               # torch.empty's values are whatever memory held (JAX: zeros): its shape and dtype are compared
+               f"torch.zeros_like(torch.empty({sizes if shape else '()'}))", f"torch.empty({shape}, dtype={dtype}).shape",
+               f"torch.ones_like(torch.empty({shape}, dtype={real}))"]
     for name, alias in DTYPES.items():  # every dtype in every example
         outputs += [f"torch.zeros({shape}, dtype={name})"] + ([f"torch.ones({shape}, dtype={alias})"] if alias else [])
     check(outputs, {"x": data(shape, seed), "i": data(shape, seed).round().astype("int64")}, allow=APPROXIMATE)

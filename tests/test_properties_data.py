@@ -100,3 +100,68 @@ def test_devices(fin, fout, device, seed):
                "torch.cuda.is_available()", "torch.cuda.device_count()", "torch.backends.mps.is_available()",
                "torch.accelerator.is_available()"]
     check(outputs, {"x": data((3, fin), seed)}, {"net": f"nn.DataParallel(nn.Linear({fin}, {fout}))"}, body=body)
+
+
+TORCHSCRIPT = HEADER + """
+from typing import List
+
+
+class M(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear({fin}, {fout})
+
+    @torch.jit._overload_method
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        ...
+
+    def forward(self, x):
+        if torch.jit.is_scripting() or torch.jit.is_tracing():
+            return x
+        h = self.scale(torch.jit.annotate(torch.Tensor, self.fc(x)))
+        extra: List[int] = torch.jit.annotate(List[int], [])
+        return (self.shift(h) + len(extra), helper(x), self.exported(x), self.parallel(x))
+
+    def parallel(self, x):
+        # (torch's data_parallel needs an accelerator: as DCGAN does, only on one)
+        if torch.cuda.is_available():
+            return nn.parallel.data_parallel(self.fc, x, {ids})
+        return self.fc(x)
+
+    @torch.jit.unused
+    def scale(self, h):
+        return h * {factor}
+
+    @torch.jit.ignore
+    def shift(self, h):
+        return h - 1
+
+    @torch.jit.export
+    def exported(self, x):
+        return x.sum(-1)
+
+
+@torch.jit.script
+def helper(x):
+    return x * 2
+
+
+@torch.jit._overload
+def twice(x: int) -> int:
+    ...
+
+
+def twice(x):
+    return 2 * x
+"""
+
+
+@covers("torch.jit.is_scripting", "torch.jit.is_tracing", "torch.jit.annotate", "torch.jit.unused", "torch.jit.ignore",
+        "torch.jit.export", "torch.jit.script", "torch.jit._overload_method", "torch.jit._overload",
+        "torch.nn.parallel.data_parallel")
+@FEW
+@given(fin=st.integers(1, 4), fout=st.integers(1, 4), factor=st.sampled_from([0.5, 2.0, -1.0]),
+       ids=st.sampled_from(["None", "[0]", "range(1)"]), seed=st.integers(0, 9))
+def test_torchscript_markers_and_data_parallel(fin, fout, factor, ids, seed):
+    """TorchScript's decorators and checks go, the functions stay; data_parallel(module, x) is module(x)."""
+    check(None, {"x": data((3, fin), seed)}, source_code=TORCHSCRIPT.format(fin=fin, fout=fout, factor=factor, ids=ids))

@@ -212,3 +212,38 @@ def test_padding(pads, as_int, value, batched, seed):
             outputs.append(f"F.pad(x{n}, {flat}, mode='{mode}')")
         inputs[f"x{n}"] = data(((2,) if batched else ()) + (3,) + (5, 4, 3)[:n], seed + n)
     check(outputs, inputs, layers)
+
+
+@covers("torch.nn.functional.linear", "torch.nn.functional.embedding")
+@SETTINGS
+@given(fin=st.integers(1, 5), fout=st.integers(1, 5), batch=st.sampled_from([(), (3,), (2, 2)]), bias=st.sampled_from(["b", "None", ""]),
+       num=st.integers(1, 6), dim=st.integers(1, 4), keywords=st.booleans(), seed=st.integers(0, 9))
+def test_functional_linear_and_embedding(fin, fout, batch, bias, num, dim, keywords, seed):
+    layers = {"w": f"nn.Parameter(torch.randn({fout}, {fin}))", "b": f"nn.Parameter(torch.randn({fout}))",
+              "table": f"nn.Parameter(torch.randn({num}, {dim}))"}
+    b = {"b": "self.b", "None": "None", "": ""}[bias]
+    args = (f"weight=self.w{f', bias={b}' if b else ''}" if keywords else f"self.w{f', {b}' if b else ''}")
+    outputs = [f"F.linear(x, {args})", "F.linear(x * 2, self.w, self.b)", "F.embedding(i, self.table)",
+               "F.embedding(i, weight=self.table) * 2", "self.b.sum() * 0"]
+    ids = np.random.default_rng(seed).integers(0, num, batch + (2,)).astype(np.int64)
+    check(outputs, {"x": data(batch + (fin,), seed), "i": ids}, layers)
+
+
+@covers("torch.nn.Transformer")
+@FEW
+# (a LayerNorm over 2 or 3 features of near-equal values loses float32 digits in torch too: d_model >= 4)
+@given(heads=st.integers(1, 2), head_dim=st.integers(4, 5), encoders=st.integers(1, 2), decoders=st.integers(1, 2),
+       ff=st.integers(2, 6), batch_first=st.booleans(), norm_first=st.booleans(), activation=st.sampled_from([None, "'relu'", "'gelu'"]),
+       masked=st.booleans(), seed=st.integers(0, 9))
+def test_transformer(heads, head_dim, encoders, decoders, ff, batch_first, norm_first, activation, masked, seed):
+    d = heads * head_dim
+    args = call_args(d_model=d, nhead=heads, num_encoder_layers=encoders, num_decoder_layers=decoders, dim_feedforward=ff,
+                     dropout=0.0, batch_first=batch_first, norm_first=norm_first)
+    if activation:
+        args += f", activation={activation}"
+    shape = (lambda n: (2, n, d)) if batch_first else (lambda n: (n, 2, d))
+    mask = "tgt_mask=self.t.generate_square_subsequent_mask(3)" if masked else ""
+    outputs = [f"self.t(s, t{', ' + mask if mask else ''})", "self.t(s, t, src_key_padding_mask=p)"]
+    pad = np.array([[False] * 4, [False, False, True, True]])
+    check(outputs, {"s": data(shape(4), seed), "t": data(shape(3), seed + 1), "p": pad}, {"t": f"nn.Transformer({args})"},
+          tol=5e-5)

@@ -131,7 +131,7 @@ DROPOUTS = {"torch.nn.functional.dropout": (0, "F.dropout"), "torch.nn.functiona
             "torch.nn.functional.dropout2d": (2, "F.dropout2d"), "torch.nn.functional.dropout3d": (3, "F.dropout3d")}
 
 
-@covers(*DROPOUTS, "torch.nn.Dropout")
+@covers(*DROPOUTS, "torch.nn.Dropout", "torch.nn.Dropout1d", "torch.nn.Dropout2d", "torch.nn.Dropout3d")
 @FEW
 @given(p=st.sampled_from([0.0, 0.2, 0.5, 0.8]), train=st.booleans(), keyword=st.booleans(), seed=st.integers(0, 9))
 def test_dropout(p, train, keyword, seed):
@@ -140,9 +140,12 @@ def test_dropout(p, train, keyword, seed):
         rate = f"p={p}" if keyword else f"{p}"
         inputs[f"x{dims}"] = np.random.default_rng(seed + dims).uniform(1.0, 2.0, (8, 50) + (3,) * dims).astype(np.float32)
         outputs += [f"{function}(x{dims}, {rate}, training=self.training)", f"{function}(x{dims}, {p}, self.training)"]
+    outputs += [f"self.drop{dims}(x{dims})" for dims in (1, 2, 3)]  # the channel dropout modules
     outputs += [f"torch.dropout(x0, {p}, self.training)", "self.drop(x0)"]
-    for out in draw(outputs, inputs, {"drop": f"nn.Dropout({call_args(p=p)})"}, train=train, seed=seed):
-        for k, (dims, x) in enumerate((d, inputs[f"x{d}"]) for d in range(4) for _ in range(2)):
+    layers = {"drop": f"nn.Dropout({call_args(p=p)})", **{f"drop{n}": f"nn.Dropout{n}d({call_args(p=p)})" for n in (1, 2, 3)}}
+    cases = [(d, inputs[f"x{d}"]) for d in range(4) for _ in range(2)] + [(d, inputs[f"x{d}"]) for d in (1, 2, 3)]
+    for out in draw(outputs, inputs, layers, train=train, seed=seed):
+        for k, (dims, x) in enumerate(cases):
             y = out[k]
             if not train or p == 0:
                 np.testing.assert_allclose(y, x, rtol=1e-6, err_msg="identity in eval mode (or p=0)")

@@ -172,7 +172,8 @@ def construction(state: State, original: cst.Call, updated: cst.Call):
     """A module class of this file (also one passed in, stored or looked up), or a function that builds layers."""
     func = original.func
     scope = state.scope
-    if isinstance(func, cst.Name) and func.value not in scope.shadowed and (None, func.value) in state.facts.needs_rngs:
+    if isinstance(func, cst.Name) and func.value not in scope.shadowed and (
+            (None, func.value) in state.facts.needs_rngs or func.value in state.facts.external_rngs_functions):
         return with_rngs(state, updated)
     if builds_module(state.facts, scope.cls, scope.key, func, scope.shadowed):
         return with_rngs(state, updated)

@@ -18,6 +18,7 @@ import libcst as cst
 
 from torch2jax.forwarded_kwargs import find_forwardings
 from torch2jax.layer_values import SIGNATURE_KEPT, LayerValueFacts, analyze_layer_values
+from torch2jax.local_modules import imported_from_local_modules
 from torch2jax.names import ImportTable, dotted_name
 from torch2jax.rules import RuleSet
 from torch2jax.traversal import visit
@@ -81,6 +82,8 @@ class FileFacts:
     layer_values: LayerValueFacts = field(default_factory=lambda: LayerValueFacts({}, {}))  # torch classes held
     forwardings: dict = field(default_factory=dict)  # FuncKey -> Forwarding (**kwargs going to one torch layer)
     layer_subclasses: dict[str, str] = field(default_factory=dict)  # class -> the torch layer it subclasses
+    external_classes: set[str] = field(default_factory=set)  # module classes the project's own modules define
+    external_rngs_functions: set[str] = field(default_factory=set)  # their functions that build layers
     tensor_classes: set[str] = field(default_factory=set)  # torch.Tensor subclasses (their `self` is a tensor)
 
     def holds(self, cls: str | None, key: FuncKey | None, node: cst.BaseExpression) -> Holds | None:
@@ -160,8 +163,11 @@ def _gather(func: cst.FunctionDef) -> _Calls:
     return visitor
 
 
-def analyze(module: cst.Module, rules: RuleSet, source: str | None = None) -> FileFacts:
+def analyze(module: cst.Module, rules: RuleSet, source: str | None = None, path: str | None = None,
+            seen: frozenset = frozenset()) -> FileFacts:
+    """``path``: the file's own path, to read what it imports from the project's modules (local_modules)."""
     facts = FileFacts(imports=ImportTable.from_module(module))
+    imported_from_local_modules(facts, module, path, rules, seen or frozenset({str(path)}), analyze)
     imports = facts.imports
     classes = [s for s in module.body if isinstance(s, cst.ClassDef)]
 
@@ -182,7 +188,7 @@ def analyze(module: cst.Module, rules: RuleSet, source: str | None = None) -> Fi
                 elif subclassable(rules.get(qname) if qname else None):  # class MyLinear(nn.Linear)
                     is_module = True
                     facts.layer_subclasses[name] = qname
-                elif dotted_name(base.value) in facts.module_classes:
+                elif dotted_name(base.value) in facts.module_classes or dotted_name(base.value) in facts.external_classes:
                     is_module = True
                     local.append(dotted_name(base.value))
             if is_module:
@@ -289,7 +295,8 @@ def builds_module(facts: FileFacts, cls: str | None, key: FuncKey | None, func, 
     if isinstance(func, cst.Name):
         if func.value in shadowed and func.value not in facts.class_params.get(key, ()):
             return False
-        if func.value in facts.module_classes or func.value in facts.class_params.get(key, ()):
+        if (func.value in facts.module_classes or func.value in facts.external_classes
+                or func.value in facts.class_params.get(key, ())):
             return True
         held = facts.holds(cls, key, func)
         return held is not None and held.kind == "class"
@@ -517,6 +524,7 @@ def _rngs_functions(facts: FileFacts, gathered: dict[FuncKey, _Calls], rules: Ru
                     or (isinstance(call.func, cst.Attribute) and call.func.attr.value in RANDOM_INIT_METHODS)
                     or builds_module(facts, key[0] if key[0] in facts.module_classes else None, key, call.func)
                     or (target is not None and target in facts.needs_rngs)
+                    or (isinstance(call.func, cst.Name) and call.func.value in facts.external_rngs_functions)
                     or builds_torch_layer(facts, rules, key, call.func)
                 ):
                     facts.needs_rngs.add(key)

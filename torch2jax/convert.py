@@ -108,7 +108,7 @@ def _convert(source: str, path: str, ruleset: RuleSet) -> ConversionResult:
         diag = Diagnostic("T2J001", f"syntax error: {exc.message}", path, exc.raw_line, exc.raw_column + 1)
         return _invalid_python(source, path) or ConversionResult(source, [diag], changed=False, ok=False)
 
-    facts = analyze(module, ruleset, source)
+    facts = analyze(module, ruleset, source, path=path if os.path.isfile(path) else None)
     if not facts.imports.imports_torch:
         return ConversionResult(source, [Diagnostic("T2J003", "no torch import; nothing to convert", path, 1, 1)])
 

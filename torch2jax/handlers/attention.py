@@ -289,7 +289,7 @@ TRANSFORMER = '''class {name}(nnx.Module):
             self.decoder = {decoder}({decoder_layer}(*layer, rngs=rngs), num_decoder_layers, norm)
         for _, variable in nnx.iter_graph(self):
             if isinstance(variable, nnx.Param) and variable.ndim > 1:
-                variable[...] = jax.nn.initializers.xavier_uniform()(rngs.params(), variable.shape, variable.dtype)
+                variable.set_value(jax.nn.initializers.xavier_uniform()(rngs.params(), variable.shape, variable.dtype))
         self.d_model, self.nhead, self.batch_first = d_model, nhead, batch_first
 
     def __call__(self, src, tgt, src_mask=None, tgt_mask=None, memory_mask=None, src_key_padding_mask=None,

@@ -31,6 +31,11 @@ RNG_STREAM = "self.rngs = rngs  # random numbers drawn at call time (dropout, sa
 def keep_bases_for_the_class(state: State, node: cst.ClassDef) -> None:
     if state.classes[-1][1]:  # bases are rewritten on leaving the class, not as torch references
         state.inner.update(id(base.value) for base in node.bases)
+        for base in node.bases:  # a torch mixin beside the module base has no translation: said, as anywhere
+            qname = state.qualify(base.value)
+            if (qname and qname.startswith("torch.") and qname != "torch.nn.Module"
+                    and qname != state.facts.layer_subclasses.get(node.name.value) and qname not in state.rules.by_name):
+                state.report("T2J901", f"`{qname}` has no rule; left as is", node=base.value)
 
 
 @on_leave(cst.ClassDef, exclusive=False)
@@ -172,7 +177,8 @@ def construction(state: State, original: cst.Call, updated: cst.Call):
     """A module class of this file (also one passed in, stored or looked up), or a function that builds layers."""
     func = original.func
     scope = state.scope
-    if isinstance(func, cst.Name) and func.value not in scope.shadowed and (None, func.value) in state.facts.needs_rngs:
+    if isinstance(func, cst.Name) and func.value not in scope.shadowed and (
+            (None, func.value) in state.facts.needs_rngs or func.value in state.facts.external_rngs_functions):
         return with_rngs(state, updated)
     if builds_module(state.facts, scope.cls, scope.key, func, scope.shadowed):
         return with_rngs(state, updated)

@@ -41,8 +41,19 @@ def _import_context(dirs: list[Path]):
         sys.dont_write_bytecode = saved_bytecode
         for name in set(sys.modules) - before:
             module_file = getattr(sys.modules.get(name), "__file__", None) or ""
-            if any(os.path.dirname(os.path.abspath(module_file)) == d for d in dirs):
+            here = os.path.dirname(os.path.abspath(module_file))
+            if any(here == d or here.startswith(d + os.sep) for d in dirs):  # siblings and packages under them
                 del sys.modules[name]
+
+
+def package_of(path: Path) -> tuple[Path, str] | None:
+    """(the directory above the package, the dotted package name) of a file inside a package (its
+    directory holds an ``__init__.py``), for its relative imports; None for a file on its own."""
+    parts, directory = [], path.parent
+    while (directory / "__init__.py").is_file():
+        parts.insert(0, directory.name)
+        directory = directory.parent
+    return (directory, ".".join(parts)) if parts else None
 
 
 def load_module(
@@ -64,6 +75,10 @@ def load_module(
     module = types.ModuleType(name)
     module.__file__ = str(path)
     module.__builtins__ = builtins
+    package = package_of(path)
+    if package is not None:  # `from .unet_parts import *` resolves inside the file's package
+        root, module.__package__ = package
+        extra_dirs = [*extra_dirs, root]
     if main:
         module.__name__ = "__main__"
     module.__dict__.update(namespace or {})
@@ -120,3 +135,22 @@ def rngs_for(rngs):
             return {}
         return {"rngs": rngs} if "rngs" in params else {}
     return asked
+
+
+def translated_package(source: Path, rules) -> tuple[object, Path] | None:
+    """For a file inside a package: the whole package translated into a temporary directory (kept
+    alive by the returned handle), and the translation of ``source`` there; None otherwise."""
+    import tempfile
+
+    from torch2jax.project import convert_tree
+
+    source = Path(source).resolve()
+    package = package_of(source)
+    if package is None:
+        return None
+    root, name = package
+    top = root / name.split(".")[0]
+    handle = tempfile.TemporaryDirectory(prefix="torch2jax-verify-")
+    target = Path(handle.name) / top.name
+    convert_tree(top, target, rules=rules or ())
+    return handle, target / source.relative_to(top)

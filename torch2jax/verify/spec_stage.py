@@ -7,7 +7,7 @@ from pathlib import Path
 
 from torch2jax.verify.compare import leaf_problems, structure_problems
 from torch2jax.verify.errors import StageFailed, VerifyError, exc_text, first_name, where
-from torch2jax.verify.loading import RNGS_FOR_NAME, RNGS_NAME, load_module, rngs_for
+from torch2jax.verify.loading import RNGS_FOR_NAME, RNGS_NAME, load_module, rngs_for, translated_package
 from torch2jax.verify.sides import perturb_constant_tensors, widen_to_float64
 
 
@@ -29,6 +29,11 @@ def translation(ctx) -> tuple[str, Path, list[Path], str | None]:
     if out is not None and out.is_file():
         r.notes.append(f"translation read from {out}")
         return out.read_text(encoding="utf-8"), out, [out.resolve().parent], None
+    package = translated_package(ctx.source, ctx.rules)
+    if package is not None:  # its relative imports need the package's other modules translated too
+        ctx.package_dir, path = package
+        r.notes.append(f"translated in-process with the rest of its package ({path.parent.name}/), in a temporary directory")
+        return path.read_text(encoding="utf-8"), path, [], None
     text = ctx.source.read_text(encoding="utf-8")
     result = convert_source(text, filename=str(ctx.source), rules=ctx.rules)
     if not result.ok:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from torch2jax.containers import CONTAINERS, sequential_attributes
 from torch2jax.forwarded_kwargs import find_forwardings
 from torch2jax.layer_values import LayerValueFacts, analyze_layer_values
 from torch2jax.names import ImportTable, dotted_name
@@ -80,6 +81,10 @@ class FileFacts:
     layer_values: LayerValueFacts = field(default_factory=lambda: LayerValueFacts({}, {}))  # torch classes held
     forwardings: dict = field(default_factory=dict)  # FuncKey -> Forwarding (**kwargs going to one torch layer)
     tensor_classes: set[str] = field(default_factory=set)  # torch.Tensor subclasses (their `self` is a tensor)
+    containers: dict[str, str] = field(default_factory=dict)  # class -> nn.Sequential/ModuleList/ModuleDict it subclasses
+    # nn.Sequential subclasses whose layers are attributes set in __init__: class -> the attributes in order
+    # (None when __init__ does not say them in a fixed order), see ``containers``.
+    sequential_attributes: dict[str, list[str] | None] = field(default_factory=dict)
 
     def holds(self, cls: str | None, key: FuncKey | None, node: cst.BaseExpression) -> Holds | None:
         """What ``x``, ``self.a.b`` or ``model.fc1`` holds, when the file says."""
@@ -117,6 +122,7 @@ class _Calls(cst.CSTVisitor):
         self.self_attr_refs: dict[str, list[tuple[cst.Attribute, bool]]] = {}
         self.assigns: list[tuple[str, cst.BaseExpression]] = []
         self.local_assigns: list[tuple[str, cst.BaseExpression]] = []
+        self.added: list[tuple[str, cst.BaseExpression]] = []  # self.add_module("name", module)
         self.uses_training = False
         self._callee_ids: set[int] = set()
         self._target_ids: set[int] = set()
@@ -135,9 +141,11 @@ class _Calls(cst.CSTVisitor):
         self.calls.append(node)
         self._callee_ids.add(id(node.func))
         func = node.func
-        if (isinstance(func, cst.Attribute) and func.attr.value == "register_buffer" and isinstance(func.value, cst.Name)
-                and func.value.value == "self" and len(node.args) >= 2 and isinstance(node.args[0].value, cst.SimpleString)):
-            self.assigns.append((node.args[0].value.evaluated_value, node.args[1].value))
+        if (isinstance(func, cst.Attribute) and func.attr.value in ("register_buffer", "add_module", "register_module")
+                and isinstance(func.value, cst.Name) and func.value.value == "self" and len(node.args) >= 2
+                and isinstance(node.args[0].value, cst.SimpleString)):
+            added = self.assigns if func.attr.value == "register_buffer" else self.added
+            added.append((node.args[0].value.evaluated_value, node.args[1].value))
 
     def visit_Assign(self, node: cst.Assign) -> None:
         for target in node.targets:
@@ -177,6 +185,9 @@ def analyze(module: cst.Module, rules: RuleSet, source: str | None = None) -> Fi
                 qname = imports.qualify(base.value)
                 if qname == "torch.nn.Module":
                     is_module = True
+                elif qname in CONTAINERS:  # `class _DenseBlock(nn.ModuleDict)`: a module, and a container
+                    is_module = True
+                    facts.containers[name] = qname
                 elif dotted_name(base.value) in facts.module_classes:
                     is_module = True
                     local.append(dotted_name(base.value))
@@ -211,6 +222,7 @@ def analyze(module: cst.Module, rules: RuleSet, source: str | None = None) -> Fi
         imports, rules, facts.functions, gathered, lambda call, cls: _callee_params(facts, call, cls),
         lambda cls: mro(facts, cls))
     _what_is_held(facts, gathered, module, rules)
+    facts.sequential_attributes = sequential_attributes(facts, rules, lambda v, k: _held_by(facts, v, rules, k))
     facts.forwardings = find_forwardings(imports, rules, facts.functions)
     _rngs_functions(facts, gathered, rules)
     _direct_channels_last(facts, gathered, rules)
@@ -314,7 +326,7 @@ def _what_is_held(facts: FileFacts, gathered: dict, module: cst.Module, rules: R
     values: dict[str, dict[str, list[bool]]] = {}  # class -> attr -> [is None] per assignment
     for (cls, fname), g in gathered.items():
         if cls is not None:
-            for attr, value in g.assigns:
+            for attr, value in g.assigns + g.added:
                 is_none = isinstance(value, cst.Name) and value.value == "None"
                 values.setdefault(cls, {}).setdefault(attr, []).append(is_none)
                 entries = _module_dict_entries(facts, value)
@@ -387,6 +399,15 @@ def _callee_params(facts: FileFacts, call: cst.Call, cls: str | None):
     if key is None or key not in facts.functions:
         return None
     return key, _param_names(facts.functions[key], skip_self=key[0] is not None)
+
+
+def container_kind(facts: FileFacts, cls: str | None) -> str | None:
+    """The torch container (nn.Sequential, nn.ModuleList, nn.ModuleDict) ``cls`` subclasses, directly or
+    through the file's classes."""
+    for owner in mro(facts, cls) if cls is not None else ():
+        if owner in facts.containers:
+            return facts.containers[owner]
+    return None
 
 
 def mro(facts: FileFacts, cls: str) -> list[str]:
@@ -507,6 +528,8 @@ def _direct_channels_last(facts: FileFacts, gathered: dict[FuncKey, _Calls], rul
     other channels-last construction is wrapped so it takes NCHW like torch's.
     """
     for cls in facts.module_classes:
+        if any(facts.containers.get(c) == "torch.nn.Sequential" for c in mro(facts, cls)):
+            continue  # its layers are called by nn.Sequential's forward, where the transposes cannot go
         candidates: dict[str, tuple[int, list[cst.Call]]] = {}
         rejected: set[str] = set()
         for key, g in gathered.items():

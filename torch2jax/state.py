@@ -85,6 +85,10 @@ class State:
         self.support: dict[str, str] = {}  # name -> source of a helper definition emitted once
         self.module_statements: list[tuple[cst.CSTNode, cst.BaseStatement]] = []  # (before this top-level statement, stmt)
         self.statements: list[cst.CSTNode] = []  # the statements being walked, outermost first
+        # Activation checkpointing (passes/activation_checkpointing.py): functions defined in a method and
+        # checkpointed by name, that reach `self` (they take it as a parameter), and their checkpoint calls.
+        self.remat_closures: set[int] = set()
+        self.remat_calls: set[int] = set()
 
     # ------------------------------------------------------------------ context
     @property

@@ -24,6 +24,8 @@ CONCERNS = (
     "forwarded_kwargs",
     "layout",
     "layers",
+    "module_containers",
+    "activation_checkpointing",
     "module_classes",
     "training_flag",
     "layer_values",

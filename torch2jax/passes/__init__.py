@@ -42,6 +42,7 @@ CONCERNS = (
     "self_assignments",
     "torch_only_imports",
     "tensor_values",
+    "autograd_attributes",
     "third_party_arrays",
 )
 

@@ -43,6 +43,7 @@ CONCERNS = (
     "torch_only_imports",
     "tensor_values",
     "autograd_attributes",
+    "array_attributes",
     "third_party_arrays",
 )
 

@@ -16,7 +16,9 @@ def _wrap(rule, before: str) -> str:
         return header + f"class M(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.m = {before}\n"
     if rule.torch == "torch.randn":  # a local: an array kept as an attribute is nnx.data(...) (passes/array_attributes)
         return header + f"class M(nn.Module):\n    def __init__(self):\n        super().__init__()\n        m = {before}\n"
-    return header + f"class M(nn.Module):\n    def forward(self, x, a, b, m, w):\n        return {before}\n"
+    # initialisers in a method of their own: forward's random draws come from the module's self.rngs
+    method = "reset" if rule.handler == "init" else "forward"
+    return header + f"class M(nn.Module):\n    def {method}(self, x, a, b, m, w):\n        return {before}\n"
 
 
 def _converted_expression(code: str) -> str:

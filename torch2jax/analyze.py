@@ -501,7 +501,7 @@ def _rngs_functions(facts: FileFacts, gathered: dict[FuncKey, _Calls], rules: Ru
     while changed:
         changed = False
         for key, g in gathered.items():
-            if key in facts.needs_rngs or key in facts.seeded:
+            if key in facts.needs_rngs or key in facts.seeded or (key[1] == "forward" and key[0] in facts.draws_at_call):
                 continue
             for call in g.calls:
                 qname = facts.imports.qualify(call.func)
@@ -516,6 +516,11 @@ def _rngs_functions(facts: FileFacts, gathered: dict[FuncKey, _Calls], rules: Ru
                     or (target is not None and target in facts.needs_rngs)
                     or builds_torch_layer(facts, rules, key, call.func)
                 ):
+                    if key[1] == "forward" and key[0] in facts.module_classes:
+                        # the model is called `model(x)`: what its forward draws comes from the module's own
+                        # `self.rngs` (CaiT's forward calling `dropout_layers(...)`, which draws)
+                        facts.draws_at_call.add(key[0])
+                        break
                     facts.needs_rngs.add(key)
                     changed = True
                     break

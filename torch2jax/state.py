@@ -209,6 +209,8 @@ class State:
         if self.scope.key is None and self.statements:
             self._module_rngs_before(self.statements[0])
             return cst.Name("rngs")
+        if self.draws_from_module:  # a run-time method: the module's own stream, not a fixed seed
+            return parse_expr("self.rngs")
         return call(self.imports.ref("flax.nnx.Rngs"), [value_expr(0)])
 
     def with_rngs(self, node: cst.Call) -> cst.Call:

@@ -65,9 +65,11 @@ def init(rule, node, state, receiver):
         array = variable
     elif isinstance(target, cst.Name):
         axes, array, variable = ", in_axis=1, out_axis=0", target, None
+    elif _fresh_array(target) is not None:
+        return _fresh_value(rule, bound, state, target, *_fresh_array(target))
     else:
-        raise Unsupported("T2J302", f"`{rule.torch}` on `{code_of(target)}`: only a layer's parameter or a plain "
-                          "variable can be initialised in place")
+        raise Unsupported("T2J302", f"`{rule.torch}` on `{code_of(target)}`: only a layer's parameter, a plain "
+                          "variable or a new array (`torch.zeros(...).uniform_()`) can be initialised in place")
     kind = rule.const["init"]
     shape, dtype = f"{code_of(array)}.shape", f"{code_of(array)}.dtype"
     if kind in ("zeros", "ones"):
@@ -89,6 +91,44 @@ def init(rule, node, state, receiver):
     state.init_targets[id(result)] = variable if variable is not None else target
     state.keep_alive.append(result)
     return result
+
+
+FRESH = {"jnp.zeros", "jnp.ones", "jnp.empty", "jnp.full"}
+
+
+def _fresh_array(node) -> tuple[str, str] | None:
+    """(shape, dtype) of a new array nothing else refers to, ``jnp.zeros((1, 1, dim))`` (translated from
+    ``torch.zeros(1, 1, dim)``): initialising it in place is making it with those values."""
+    if not (isinstance(node, cst.Call) and code_of(node.func) in FRESH and node.args and not node.args[0].keyword
+            and not node.args[0].star):
+        return None
+    dtype_at = 2 if code_of(node.func) == "jnp.full" else 1
+    dtype = next((a.value for a in node.args if a.keyword is not None and a.keyword.value == "dtype"), None)
+    if dtype is None and len(node.args) > dtype_at and not node.args[dtype_at].keyword:
+        dtype = node.args[dtype_at].value
+    return code_of(node.args[0].value), code_of(dtype) if dtype is not None else "jnp.float32"
+
+
+def _fresh_value(rule, bound: dict, state, fresh: cst.Call, shape: str, dtype: str) -> cst.BaseExpression:
+    """``torch.zeros(2, n).uniform_(0, 1)`` -> ``jax.random.uniform(key, (2, n), jnp.float32, minval=0, maxval=1)``;
+    ``torch.zeros(1, 1, d).fill_(eps)`` -> ``jnp.full((1, 1, d), eps, jnp.float32)``."""
+    kind = rule.const["init"]
+    if kind in ("zeros", "ones"):
+        value = f"jnp.{kind}({shape}, {dtype})"
+    elif kind == "constant":
+        value = f"jnp.full({shape}, {code_of(bound['val'])}, {dtype})"
+    elif kind in ("uniform", "normal", "trunc_normal"):
+        key = state.key_expr()
+        if key is None:
+            raise Unsupported("T2J203", f"`{rule.torch}` needs a random key; pass an nnx.Rngs into this function")
+        if not isinstance(fresh.args[0].value, (cst.Tuple, cst.List)):  # `jnp.zeros(n)`: n may be a size or a shape
+            shape = f"{code_of(fresh)}.shape"
+        value = _random(rule, kind, bound, code_of(key), shape, dtype, "")
+    else:
+        raise Unsupported("T2J302", f"`{rule.torch}` on a new array is not translated (its fans need a layer's layout)")
+    for name in ("jax.random.normal", "jax.numpy.zeros"):
+        state.imports.ref(name)
+    return expr(value)
 
 
 def _random(rule, kind: str, bound: dict, key: str, shape: str, dtype: str, axes: str) -> str:

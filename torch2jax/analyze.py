@@ -296,7 +296,9 @@ def builds_module(facts: FileFacts, cls: str | None, key: FuncKey | None, func, 
     if isinstance(func, cst.Name):
         if func.value in shadowed and func.value not in facts.class_params.get(key, ()):
             return False
-        if func.value in facts.module_classes or func.value in facts.class_params.get(key, ()):
+        if func.value in facts.module_classes:
+            return takes_rngs(facts, func.value)
+        if func.value in facts.class_params.get(key, ()):
             return True
         held = facts.holds(cls, key, func)
         return held is not None and held.kind == "class"
@@ -307,6 +309,12 @@ def builds_module(facts: FileFacts, cls: str | None, key: FuncKey | None, func, 
         held = facts.holds(cls, key, func.value)
         return held is not None and held.kind == "classes"
     return False
+
+
+def takes_rngs(facts: FileFacts, cls: str) -> bool:
+    """The class (or a base in the file) defines ``__init__``, which takes ``rngs``: a module class
+    with none (vit-pytorch's ``class RearrangeImage(nn.Module)`` with only a forward) is built as written."""
+    return any((c, "__init__") in facts.functions for c in mro(facts, cls))
 
 
 def builds_torch_layer(facts: FileFacts, rules: RuleSet, key: FuncKey | None, func, shadowed=frozenset()) -> bool:

@@ -28,6 +28,7 @@ from torch2jax.handlers import (  # noqa: F401  (imported for registration)
     resampling,
     reshaping,
     shapes,
+    sliding_blocks,
     torchscript,
     training,
 )

@@ -89,6 +89,11 @@ class State:
         # checkpointed by name, that reach `self` (they take it as a parameter), and their checkpoint calls.
         self.remat_closures: set[int] = set()
         self.remat_calls: set[int] = set()
+        # Loops over named_parameters() translated by their names (passes/named_parameter_init.py): ids of the
+        # loop, its call, its test strings and initialised targets -> the loop's plan; and the names that stand
+        # for an nnx.Variable (an initialiser assigns `p[...] = ...`, not `p = ...`).
+        self.parameter_loops: dict[int, object] = {}
+        self.variable_names: set[int] = set()
 
     # ------------------------------------------------------------------ context
     @property

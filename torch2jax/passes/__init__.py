@@ -20,6 +20,7 @@ CONCERNS = (
     "checkpoints",
     "narrowing",
     "parameters",
+    "named_parameter_init",
     "initialization",
     "forwarded_kwargs",
     "layout",

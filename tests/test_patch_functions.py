@@ -91,3 +91,65 @@ def test_a_module_class_without_init_is_built_as_written(tmp_path):
     source.write_text(NO_INIT)
     report = verify(source, "Net()", ["float32[2,16,3]"])
     assert report.ok, report.table()
+
+
+@pytest.mark.parametrize("layer, forward", [
+    ("nn.RMSNorm(6)", "self.layer(x)"),
+    ("nn.RMSNorm(6, eps=1e-5)", "self.layer(x)"),
+    ("nn.RMSNorm([6], elementwise_affine=False)", "self.layer(x)"),
+    ("nn.Identity()", "x[:, :1].expand(2, 3, -1, -1) + x[0].expand(4, 2, 3, 8, 6)[1:3] + x.expand(x.shape)"),
+])
+def test_layers_and_views(layer, forward):
+    check(layer, data((2, 3, 8, 6)), forward=forward, allow=("T2J101",))
+
+
+OWN_PARAMETERS = '''
+import math
+
+import torch
+import torch.nn as nn
+
+
+class Embed(nn.Module):
+    def __init__(self, n=16, d=64):
+        super().__init__()
+        self.pos = nn.Parameter(torch.zeros(1, n, d))
+        self.proj = nn.Parameter(torch.empty(d, d))
+        self.cls = nn.Parameter(torch.zeros(1, 1, d))
+        nn.init.trunc_normal_(self.pos, std=0.2)
+        nn.init.kaiming_uniform_(self.proj, a=math.sqrt(5))
+        self.cls.data.normal_(0, 0.02)
+
+    def forward(self, x):
+        x = torch.cat((self.cls.expand(x.shape[0], -1, -1), x @ self.proj + self.pos), dim=1)
+        return x.tanh()
+'''
+
+
+def test_a_modules_own_parameters_are_initialised_in_torchs_layout(tmp_path):
+    import math
+
+    import numpy as np
+    import torch
+
+    code = convert_source(OWN_PARAMETERS).code
+    assert "self.pos[...] = 0.0 + 0.2 * jax.random.truncated_normal(" in code
+    assert ("self.proj[...] = jax.nn.initializers.variance_scaling(2.0 / (1 + (math.sqrt(5)) ** 2), 'fan_in', 'uniform', "
+            "in_axis=1, out_axis=0)(rngs.params(), self.proj.shape, self.proj.dtype)") in code
+    assert "self.cls[...] = 0.02 * jax.random.normal(rngs.params(), self.cls.shape, self.cls.dtype)" in code
+    assert "expand(self.cls, x.shape[0], -1, -1)" in code
+    namespace: dict = {}
+    exec(compile(code, "embed_jax", "exec"), namespace)
+    j = namespace["Embed"](rngs=namespace["nnx"].Rngs(0))
+    exec(compile(OWN_PARAMETERS, "embed", "exec"), namespace)
+    torch.manual_seed(0)
+    t = namespace["Embed"]()
+    for name, std in (("pos", 0.2), ("proj", math.sqrt(1 / 64) / math.sqrt(3)), ("cls", 0.02)):
+        ours, theirs = np.asarray(getattr(j, name)[...]), getattr(t, name).detach().numpy()
+        assert abs(ours.std() - std) < 0.15 * std and abs(theirs.std() - std) < 0.15 * std, name
+    from torch2jax.verify import verify
+
+    source = tmp_path / "embed.py"
+    source.write_text(OWN_PARAMETERS)
+    report = verify(source, "Embed()", ["float32[2,16,64]"])
+    assert report.ok, report.table()

@@ -45,6 +45,7 @@ TENSOR_TYPES = {"torch.Tensor", "torch._C.TensorBase", "torch.nn.Parameter", "to
                 "torch.nn.Buffer", "torch.nn.parameter.Buffer"}
 
 PARAMETER_NAMES = {"weight", "bias"}
+PARAMETER_TYPES = {"torch.nn.Parameter", "torch.nn.parameter.Parameter"}
 RANDOM_FACTORIES = {"torch.randn", "torch.rand", "torch.randint", "torch.randperm", "torch.normal"}
 # Initialisers that draw random numbers (a function calling them needs rngs), and their tensor-method forms.
 RANDOM_INITS = {f"torch.nn.init.{name}" for name in (
@@ -85,6 +86,7 @@ class FileFacts:
     # nn.Sequential subclasses whose layers are attributes set in __init__: class -> the attributes in order
     # (None when __init__ does not say them in a fixed order), see ``containers``.
     sequential_attributes: dict[str, list[str] | None] = field(default_factory=dict)
+    parameters: dict[str, set[str]] = field(default_factory=dict)  # class -> attributes set to nn.Parameter(...)
 
     def holds(self, cls: str | None, key: FuncKey | None, node: cst.BaseExpression) -> Holds | None:
         """What ``x``, ``self.a.b`` or ``model.fc1`` holds, when the file says."""
@@ -335,6 +337,8 @@ def _what_is_held(facts: FileFacts, gathered: dict, module: cst.Module, rules: R
     for (cls, fname), g in gathered.items():
         if cls is not None:
             for attr, value in g.assigns + g.added:
+                if isinstance(value, cst.Call) and facts.imports.qualify(value.func) in PARAMETER_TYPES:
+                    facts.parameters.setdefault(cls, set()).add(attr)
                 is_none = isinstance(value, cst.Name) and value.value == "None"
                 values.setdefault(cls, {}).setdefault(attr, []).append(is_none)
                 entries = _module_dict_entries(facts, value)

@@ -28,7 +28,7 @@ from torch2jax.handlers import (  # noqa: F401  (imported for registration)
     resampling,
     reshaping,
     shapes,
-    sliding_blocks,
+    views,
     torchscript,
     training,
 )

@@ -65,6 +65,10 @@ def init(rule, node, state, receiver):
         array = variable
     elif isinstance(target, cst.Name):
         axes, array, variable = ", in_axis=1, out_axis=0", target, None
+    elif _own_parameter(state, target):  # `nn.init.trunc_normal_(self.pos_embedding, std=.02)`: torch's layout
+        if target.attr.value == "data":  # `self.cls_token.data.normal_(...)`
+            target = target.value
+        axes, array, variable = ", in_axis=1, out_axis=0", target, target
     elif _fresh_array(target) is not None:
         return _fresh_value(rule, bound, state, target, *_fresh_array(target))
     else:
@@ -93,12 +97,27 @@ def init(rule, node, state, receiver):
     return result
 
 
+def _own_parameter(state, target) -> bool:
+    """``self.<attr>`` set to ``nn.Parameter(...)`` by the module (or a base in the file): an nnx.Param
+    stored as torch stores it."""
+    from torch2jax.analyze import mro
+
+    cls = state.scope.cls
+    if isinstance(target, cst.Attribute) and target.attr.value == "data":
+        target = target.value
+    return (isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value == "self"
+            and cls is not None and any(target.attr.value in state.facts.parameters.get(c, ()) for c in mro(state.facts, cls)))
+
+
 FRESH = {"jnp.zeros", "jnp.ones", "jnp.empty", "jnp.full"}
 
 
 def _fresh_array(node) -> tuple[str, str] | None:
     """(shape, dtype) of a new array nothing else refers to, ``jnp.zeros((1, 1, dim))`` (translated from
     ``torch.zeros(1, 1, dim)``): initialising it in place is making it with those values."""
+    if (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "astype"
+            and len(node.args) == 1 and _fresh_array(node.func.value) is not None):  # torch.zeros(n).float()
+        return _fresh_array(node.func.value)[0], code_of(node.args[0].value)
     if not (isinstance(node, cst.Call) and code_of(node.func) in FRESH and node.args and not node.args[0].keyword
             and not node.args[0].star):
         return None
@@ -121,8 +140,9 @@ def _fresh_value(rule, bound: dict, state, fresh: cst.Call, shape: str, dtype: s
         key = state.key_expr()
         if key is None:
             raise Unsupported("T2J203", f"`{rule.torch}` needs a random key; pass an nnx.Rngs into this function")
-        if not isinstance(fresh.args[0].value, (cst.Tuple, cst.List)):  # `jnp.zeros(n)`: n may be a size or a shape
-            shape = f"{code_of(fresh)}.shape"
+        made = fresh.func.value if code_of(fresh.func).endswith(".astype") else fresh
+        if not isinstance(made.args[0].value, (cst.Tuple, cst.List)):  # `jnp.zeros(n)`: n may be a size or a shape
+            shape = f"{code_of(made)}.shape"
         value = _random(rule, kind, bound, code_of(key), shape, dtype, "")
     else:
         raise Unsupported("T2J302", f"`{rule.torch}` on a new array is not translated (its fans need a layer's layout)")
@@ -154,12 +174,15 @@ def _random(rule, kind: str, bound: dict, key: str, shape: str, dtype: str, axes
         a = _number(bound.get("a"), "a") if "a" in bound else 0.0
         nonlinearity = literal(bound["nonlinearity"]) if "nonlinearity" in bound else "leaky_relu"
         mode = literal(bound["mode"]) if "mode" in bound else "fan_in"
-        if nonlinearity is MISSING or mode is MISSING or isinstance(a, str):
+        if nonlinearity is MISSING or mode is MISSING or (isinstance(a, str) and nonlinearity != "leaky_relu"):
             raise Unsupported("T2J302", f"`{rule.torch}`: mode, nonlinearity and a must be literals to translate")
-        g = gain(nonlinearity, a)
-        if g is None:
-            raise Unsupported("T2J302", f"`{rule.torch}` with nonlinearity={nonlinearity!r} is not translated")
-        scale = _square(g)
+        if isinstance(a, str):  # `a=math.sqrt(5)` (torch's own Linear reset): gain ** 2 = 2 / (1 + a ** 2)
+            scale = f"2.0 / (1 + {_group(a)} ** 2)"
+        else:
+            g = gain(nonlinearity, a)
+            if g is None:
+                raise Unsupported("T2J302", f"`{rule.torch}` with nonlinearity={nonlinearity!r} is not translated")
+            scale = _square(g)
     distribution = "uniform" if kind.endswith("uniform") else "normal"
     return (f"jax.nn.initializers.variance_scaling({scale}, {mode!r}, {distribution!r}{axes})"
             f"({key}, {shape}, {dtype})")

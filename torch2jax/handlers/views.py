@@ -1,9 +1,12 @@
-"""Sliding blocks: ``nn.Unfold`` / ``F.unfold`` (vit-pytorch's PiT and T2T cut images into
-overlapping patches with them). ``jax.lax.conv_general_dilated_patches`` takes the blocks in torch's
+"""Views a one-line JAX expression does not give: ``nn.Unfold`` / ``F.unfold`` (vit-pytorch's PiT
+and T2T cut images into overlapping patches with them) and ``x.expand(*sizes)`` (class tokens
+broadcast to the batch). ``jax.lax.conv_general_dilated_patches`` takes the blocks in torch's
 NCHW layout and orders each block's values as torch does (channel outermost, then kernel rows and
 columns), so a helper defined once in the output reshapes its (N, C*kh*kw, oh, ow) to torch's (N, C*kh*kw, L)."""
 
 from __future__ import annotations
+
+import libcst as cst
 
 from torch2jax.arguments import bind
 from torch2jax.handlers.support import define_helper, helper_name
@@ -33,3 +36,24 @@ def unfold(rule, node, state, receiver):
     if rule.kind == "module_fn":
         return call(state.imports.ref("functools.partial"), [expr(name)], keywords)
     return call(expr(name), [bound["input"]], keywords)
+
+
+EXPAND = '''def expand(input, *sizes):
+    """torch's x.expand(*sizes): a view broadcast to sizes, -1 keeping the size; new axes go in front."""
+    sizes = tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else sizes
+    lead = len(sizes) - input.ndim
+    return jnp.broadcast_to(input, tuple(input.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes)))
+'''
+
+
+@handler("expand")
+def expand(rule, node, state, receiver):
+    """``cls_token.expand(b, -1, -1)`` -> ``expand(cls_token, b, -1, -1)``: -1 is the receiver's own size,
+    which only the array knows (new leading axes shift it), so a helper defined once does the lookup."""
+    if any(a.keyword for a in node.args):
+        from torch2jax.diagnostics import Unsupported
+
+        raise Unsupported("T2J302", "`x.expand(size=...)` by keyword is not translated")
+    name = helper_name(state, "expand")
+    define_helper(state, name, EXPAND.replace("def expand(", f"def {name}(", 1))
+    return node.with_changes(func=expr(name), args=[cst.Arg(receiver), *node.args])

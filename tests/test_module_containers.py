@@ -214,3 +214,43 @@ def test_what_cannot_be_listed_or_checkpointed_is_reported():
     for d in result.diagnostics:
         if not d.handled:
             assert f"# torch2jax: {d.code}" in result.code
+
+
+PARAMETER_LISTS = '''
+import torch
+import torch.nn as nn
+
+
+class Scaled(nn.Module):
+    def __init__(self, d=6, depth=3):
+        super().__init__()
+        self.layers = nn.ModuleList([nn.Linear(d, d) for _ in range(depth)])
+        self.scales = nn.ParameterList([nn.Parameter(torch.ones(d) * 0.5) for _ in range(depth)])
+        self.gates = nn.ParameterList([])
+        for _ in range(depth):
+            self.gates.append(nn.ParameterList([nn.Parameter(torch.zeros(d)), nn.Parameter(torch.ones(d))]))
+        self.extra = nn.ParameterDict({"shift": nn.Parameter(torch.zeros(d))})
+
+    def forward(self, x):
+        for layer, scale, (a, b) in zip(self.layers, self.scales, self.gates):
+            x = x + scale * torch.tanh(layer(x) * b + a)
+        return x + self.extra["shift"]
+'''
+
+
+def test_parameter_lists_hold_params_under_torchs_names(tmp_path):
+    pytest.importorskip("torch")
+    pytest.importorskip("flax")
+    from torch2jax.verify import verify
+
+    code = convert_source(PARAMETER_LISTS).code
+    assert "self.scales = nnx.List([nnx.Param(jnp.ones(d) * 0.5) for _ in range(depth)])" in code
+    assert "self.extra = nnx.Dict({\"shift\": nnx.Param(jnp.zeros(d))})" in code
+    source = tmp_path / "scaled.py"
+    source.write_text(PARAMETER_LISTS)
+    report = verify(source, "Scaled()", ["float32[4,6]"])
+    assert report.ok, report.table()
+    # the per-layer entries in another order: caught (weight transfer fills them by index)
+    wrong = tmp_path / "wrong.py"
+    wrong.write_text(code.replace("zip(self.layers, self.scales, self.gates)", "zip(self.layers, self.scales[::-1], self.gates)"))
+    assert not verify(source, "Scaled()", ["float32[4,6]"], translated=wrong).ok

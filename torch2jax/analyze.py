@@ -87,6 +87,7 @@ class FileFacts:
     # (None when __init__ does not say them in a fixed order), see ``containers``.
     sequential_attributes: dict[str, list[str] | None] = field(default_factory=dict)
     parameters: dict[str, set[str]] = field(default_factory=dict)  # class -> attributes set to nn.Parameter(...)
+    buffers: dict[str, set[str]] = field(default_factory=dict)  # class -> attributes registered as buffers
 
     def holds(self, cls: str | None, key: FuncKey | None, node: cst.BaseExpression) -> Holds | None:
         """What ``x``, ``self.a.b`` or ``model.fc1`` holds, when the file says."""
@@ -125,6 +126,7 @@ class _Calls(cst.CSTVisitor):
         self.assigns: list[tuple[str, cst.BaseExpression]] = []
         self.local_assigns: list[tuple[str, cst.BaseExpression]] = []
         self.added: list[tuple[str, cst.BaseExpression]] = []  # self.add_module("name", module)
+        self.buffers: list[str] = []  # self.register_buffer("name", value)
         self.uses_training = False
         self._callee_ids: set[int] = set()
         self._target_ids: set[int] = set()
@@ -148,6 +150,8 @@ class _Calls(cst.CSTVisitor):
                 and isinstance(node.args[0].value, cst.SimpleString)):
             added = self.assigns if func.attr.value == "register_buffer" else self.added
             added.append((node.args[0].value.evaluated_value, node.args[1].value))
+            if func.attr.value == "register_buffer":
+                self.buffers.append(node.args[0].value.evaluated_value)
 
     def visit_Assign(self, node: cst.Assign) -> None:
         for target in node.targets:
@@ -336,6 +340,8 @@ def _what_is_held(facts: FileFacts, gathered: dict, module: cst.Module, rules: R
     values: dict[str, dict[str, list[bool]]] = {}  # class -> attr -> [is None] per assignment
     for (cls, fname), g in gathered.items():
         if cls is not None:
+            if g.buffers:
+                facts.buffers.setdefault(cls, set()).update(g.buffers)
             for attr, value in g.assigns + g.added:
                 if isinstance(value, cst.Call) and facts.imports.qualify(value.func) in PARAMETER_TYPES:
                     facts.parameters.setdefault(cls, set()).add(attr)

@@ -45,6 +45,7 @@ CONCERNS = (
     "tensor_values",
     "autograd_attributes",
     "array_attributes",
+    "variable_indices",
     "third_party_arrays",
 )
 

@@ -186,7 +186,7 @@ def known_tensors(state: State, func: cst.FunctionDef) -> frozenset:
         key = (state.scope.cls, "forward")
     if key is not None and key[1] == "forward" and key[0] in state.facts.module_classes:
         known.update(p.name.value for p in func.params.params[1:])
-    elif key is not None:
+    elif key is not None and key[1] != "__init__":  # a constructor's arguments are its configuration
         known.update(_tensor_arguments(state, func, key))
     assigns = []
 

@@ -21,3 +21,16 @@ def max_error(a, b) -> float:
     a, b = np.asarray(a), np.asarray(b)
     assert a.shape == b.shape, (a.shape, b.shape)
     return float(np.max(np.abs(a - b))) if a.size else 0.0
+
+
+def verified(tmp_path, source: str, model: str, inputs: list, **options):
+    """``torch2jax.verify`` on ``source`` written to a file (skipped without torch and flax)."""
+    import pytest
+
+    pytest.importorskip("torch")
+    pytest.importorskip("flax")
+    from torch2jax.verify import verify
+
+    path = tmp_path / "model.py"
+    path.write_text(source)
+    return verify(path, model, inputs, **options)

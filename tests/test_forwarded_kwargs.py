@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from numeric import verified
 from torch2jax import convert_source
 
 SOURCE = '''
@@ -65,13 +66,7 @@ def test_keywords_are_written_in_flax_terms_where_they_are_given():
 
 
 def test_verified_against_torch(tmp_path):
-    pytest.importorskip("torch")
-    pytest.importorskip("flax")
-    from torch2jax.verify import verify
-
-    source = tmp_path / "blocks.py"
-    source.write_text(SOURCE)
-    report = verify(source, "Net()", ["float32[2,3,9,9]"])
+    report = verified(tmp_path, SOURCE, "Net()", ["float32[2,3,9,9]"])
     assert report.ok, report.table()
 
 

@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from numeric import verified
 from torch2jax import convert_source
 
 SOURCE = '''
@@ -72,13 +73,7 @@ def test_values_and_the_calls_that_build_them():
 
 
 def test_verified_against_torch(tmp_path):
-    pytest.importorskip("torch")
-    pytest.importorskip("flax")
-    from torch2jax.verify import verify
-
-    source = tmp_path / "held.py"
-    source.write_text(SOURCE)
-    report = verify(source, "Net()", ["float32[4,8]"])
+    report = verified(tmp_path, SOURCE, "Net()", ["float32[4,8]"])
     assert report.ok, report.table()
     assert report.stages["spec"]["weights"] == 22  # 5 Linear, 2 LayerNorm, 2 BatchNorm with their statistics
 
@@ -156,3 +151,11 @@ def test_a_lookup_with_unknown_choices_is_reported():
     result = convert_source(source)
     assert [d.code for d in result.diagnostics] == ["T2J901"]
     assert "# torch2jax: T2J901" in result.code and "getattr(nn, kind)(4, 4)" in result.code
+
+
+def test_classes_compared_with_a_type_are_types():
+    """`type(m) is nn.Identity` (torch's own fx passes): a type check, not a held value."""
+    source = "import torch.nn as nn\n\n\ndef f(m):\n    return type(m) is nn.Linear, m.__class__ in (nn.Identity,)\n"
+    result = convert_source(source)
+    assert "type(m) is nnx.Linear" in result.code and "m.__class__ in (nn.Identity,)" in result.code
+    assert [d.code for d in result.diagnostics] == ["T2J901"]  # Identity is a function in JAX: no class to compare

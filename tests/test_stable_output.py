@@ -217,3 +217,16 @@ def test_a_helper_is_defined_only_for_a_call_that_uses_it():
     result = converted_twice(source)
     assert "def scaled_dot_product_attention" not in result.code
     assert [d.code for d in result.diagnostics] == ["T2J203"]
+
+
+def test_where_a_tensor_lives_is_where_jax_computes():
+    """DCGAN's `if input.is_cuda and self.ngpu > 1: nn.parallel.data_parallel(self.main, input, ...)`."""
+    source = ("import torch.nn as nn\n\n\nclass G(nn.Module):\n    def __init__(self, ngpu):\n        super().__init__()\n"
+              "        self.ngpu = ngpu\n        self.main = nn.Linear(2, 2)\n\n    def forward(self, input):\n"
+              "        if input.is_cuda and self.ngpu > 1:\n"
+              "            return nn.parallel.data_parallel(self.main, input, range(self.ngpu))\n"
+              "        return self.main(input)\n")
+    result = convert_source(source)
+    assert "if jax.default_backend() == 'gpu' and self.ngpu > 1:\n            return self.main(input)" in result.code
+    assert [(d.code, d.handled) for d in result.diagnostics] == [("T2J902", True)]
+    assert convert_source("import torch\n" + result.code).code.strip() == result.code.strip()

@@ -454,3 +454,39 @@ def test_model_expression_with_an_inner_factory_and_a_versioned_state_dict(tmp_p
     report = verify(source, "Net(make_layers([6, 8]), num_classes=4)", ["float32[2,3]"])
     assert report.ok, report.table()
     assert report.stages["spec"]["weights"] == 6
+
+
+CELLS_IN_DOUBLE = """
+import torch
+import torch.nn as nn
+
+
+class Sequence(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.cell = nn.LSTMCell(1, 6)
+        self.linear = nn.Linear(6, 1)
+        self.dummy_param = nn.Parameter(torch.empty(0))  # only read for its device
+
+    def forward(self, input):
+        device = self.dummy_param.device
+        h = torch.zeros(input.size(0), 6, dtype=torch.double).to(device)
+        c = torch.zeros(input.size(0), 6, dtype=torch.double).to(device)
+        outputs = []
+        for x in input.split(1, dim=1):
+            h, c = self.cell(x, (h, c))
+            outputs += [self.linear(h)]
+        return torch.cat(outputs, dim=1)
+"""
+
+
+def test_a_model_cast_in_the_expression_and_a_parameters_device(tmp_path):
+    """The PyTorch examples' time-sequence model: `Sequence().double()`, and `self.dummy_param.device`
+    read under jit (JAX's default device)."""
+    source = tmp_path / "seq.py"
+    source.write_text(CELLS_IN_DOUBLE)
+    result = convert_source(CELLS_IN_DOUBLE)
+    assert "device = jax.devices()[0]" in result.code and "jnp.empty(0)" in result.code
+    report = verify(source, "Sequence().double()", ["float64[3,5]"])
+    assert report.ok, report.table()
+    assert any("float64 inputs" in n for n in report.notes)

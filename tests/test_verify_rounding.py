@@ -97,3 +97,59 @@ def test_weight_transfer_failure_is_a_failed_spec_stage(tmp_path, failing_transf
     assert "Traceback" not in capsys.readouterr().err
     assert main(parser.parse_args([*argv, "--debug"])) == 1
     assert "Traceback" in capsys.readouterr().err
+
+
+SHIFTED = """
+import torch
+import torch.nn as nn
+
+
+class Shifted(nn.Module):
+    \"\"\"A softmax does not see a constant added to all its logits: the shift's gradient is zero.\"\"\"
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(16, 32)
+        self.shift = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x):
+        return torch.softmax(self.fc(x) + self.shift, dim=-1)
+
+
+def train(batches, lr=1e-2):
+    torch.manual_seed(0)
+    model = Shifted()
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    for (x,) in batches:
+        optimizer.zero_grad()
+        loss = (model(x)[:, :3] ** 2).sum()
+        loss.backward()
+        optimizer.step()
+    return model
+"""
+
+
+def test_training_rounding_is_told_apart_from_an_error(tmp_path):
+    """Adam turns float32 noise in a gradient that is zero in exact arithmetic into steps of the
+    learning rate's size, differently in each framework: training agrees in float64 (the re-check),
+    and a wrong learning rate still fails there."""
+    source = tmp_path / "shifted.py"
+    source.write_text(SHIFTED)
+    model = ["float32[8,16]"]
+    report = verify(source, "Shifted()", model, optimizer="torch.optim.Adam(model.parameters(), lr=1e-2)",
+                    loss="(out[:, :3] ** 2).sum()", steps=5)
+    behavioral = report.stages["behavioral"]
+    assert report.ok, report.table()
+    assert behavioral["float32_failed"] == ["Shifted.shift"]  # float32 alone is outside the tolerance there
+    assert behavioral["float64_recheck"]["ok"] and behavioral["float64_recheck"]["max_abs_err"] < 1e-9
+    assert any(n.startswith("float32 rounding in training") for n in report.notes)
+
+    run = verify(source, None, [], run="train(B)", batches=["B=5:float32[8,16]"])
+    assert run.ok and run.stages["behavioral"]["float32_failed"], run.table()
+    from torch2jax import convert_source
+
+    wrong = tmp_path / "wrong.py"
+    wrong.write_text(convert_source(SHIFTED).code.replace("lr=1e-2", "lr=1.01e-2"))
+    broken = verify(source, None, [], run="train(B)", batches=["B=5:float32[8,16]"], translated=wrong)
+    assert not broken.ok and broken.stages["behavioral"]["float64_recheck"]["ok"] is False
+    assert any("still differ" in n for n in broken.notes)

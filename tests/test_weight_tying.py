@@ -1,6 +1,7 @@
 """Weight tying in the converter (passes/weight_tying.py); numerically in fixtures/tied_lm and
 tests/test_verify.py (an untied head is caught by the shared table's gradient)."""
 
+from numeric import verified
 from torch2jax import convert_source
 
 TIED = """import torch.nn as nn
@@ -116,12 +117,5 @@ def test_a_tie_written_table_first_through_a_module_dict(tmp_path):
     # the other tie is reported and kept as written: its right side is not turned into a copy
     assert [d.code for d in result.diagnostics] == ["T2J201"] and result.diagnostics[0].line == 22
     assert "self.b.weight = self.a.weight" in code
-    pytest = __import__("pytest")
-    pytest.importorskip("torch")
-    pytest.importorskip("flax")
-    from torch2jax.verify import verify
-
-    source = tmp_path / "gpt.py"
-    source.write_text(REVERSED)
-    report = verify(source, "GPT()", ["int64[2,5]:0..20"])
+    report = verified(tmp_path, REVERSED, "GPT()", ["int64[2,5]:0..20"])
     assert report.ok, report.table()

@@ -18,9 +18,10 @@ import libcst as cst
 
 from torch2jax.containers import CONTAINERS, sequential_attributes
 from torch2jax.forwarded_kwargs import find_forwardings
-from torch2jax.layer_values import LayerValueFacts, analyze_layer_values
+from torch2jax.layer_values import SIGNATURE_KEPT, LayerValueFacts, analyze_layer_values
 from torch2jax.names import ImportTable, dotted_name
 from torch2jax.rules import RuleSet
+from torch2jax.traversal import visit
 from torch2jax.training.analysis import TrainingFacts, analyze_training, mentions_training
 
 FuncKey = tuple[str | None, str]  # (class name or None, function name)
@@ -81,6 +82,7 @@ class FileFacts:
     none_first: dict[str, set[str]] = field(default_factory=dict)  # class -> attributes set to None and to a value
     layer_values: LayerValueFacts = field(default_factory=lambda: LayerValueFacts({}, {}))  # torch classes held
     forwardings: dict = field(default_factory=dict)  # FuncKey -> Forwarding (**kwargs going to one torch layer)
+    layer_subclasses: dict[str, str] = field(default_factory=dict)  # class -> the torch layer it subclasses
     tensor_classes: set[str] = field(default_factory=set)  # torch.Tensor subclasses (their `self` is a tensor)
     containers: dict[str, str] = field(default_factory=dict)  # class -> nn.Sequential/ModuleList/ModuleDict it subclasses
     # nn.Sequential subclasses whose layers are attributes set in __init__: class -> the attributes in order
@@ -168,7 +170,7 @@ class _Calls(cst.CSTVisitor):
 
 def _gather(func: cst.FunctionDef) -> _Calls:
     visitor = _Calls()
-    func.body.visit(visitor)
+    visit(func.body, visitor)
     return visitor
 
 
@@ -194,6 +196,9 @@ def analyze(module: cst.Module, rules: RuleSet, source: str | None = None) -> Fi
                 elif qname in CONTAINERS:  # `class _DenseBlock(nn.ModuleDict)`: a module, and a container
                     is_module = True
                     facts.containers[name] = qname
+                elif subclassable(rules.get(qname) if qname else None):  # class MyLinear(nn.Linear)
+                    is_module = True
+                    facts.layer_subclasses[name] = qname
                 elif dotted_name(base.value) in facts.module_classes:
                     is_module = True
                     local.append(dotted_name(base.value))
@@ -318,9 +323,10 @@ def builds_module(facts: FileFacts, cls: str | None, key: FuncKey | None, func, 
 
 
 def takes_rngs(facts: FileFacts, cls: str) -> bool:
-    """The class (or a base in the file) defines ``__init__``, which takes ``rngs``: a module class
-    with none (vit-pytorch's ``class RearrangeImage(nn.Module)`` with only a forward) is built as written."""
-    return any((c, "__init__") in facts.functions for c in mro(facts, cls))
+    """The class (or a base in the file) defines ``__init__``, which takes ``rngs``, or it subclasses a torch
+    layer (built with the layer's arguments and rngs): a module class with neither (vit-pytorch's
+    ``class RearrangeImage(nn.Module)`` with only a forward) is built as written."""
+    return any((c, "__init__") in facts.functions for c in mro(facts, cls)) or layer_base(facts, cls) is not None
 
 
 def builds_torch_layer(facts: FileFacts, rules: RuleSet, key: FuncKey | None, func, shadowed=frozenset()) -> bool:
@@ -428,6 +434,22 @@ def container_kind(facts: FileFacts, cls: str | None) -> str | None:
     return None
 
 
+def subclassable(rule) -> bool:
+    """A torch layer a class of the file may subclass: one built from the rule table whose Flax class
+    takes NCHW as torch does, or one the output defines with torch's signature (recurrent, attention)."""
+    if rule is None or rule.kind != "layer":
+        return False
+    return rule.handler in SIGNATURE_KEPT or (rule.handler is None and rule.layout != "channels_last")
+
+
+def layer_base(facts: FileFacts, cls: str | None) -> str | None:
+    """The torch layer a module class of the file subclasses, directly or through its bases."""
+    for owner in mro(facts, cls) if cls else ():
+        if owner in facts.layer_subclasses:
+            return facts.layer_subclasses[owner]
+    return None
+
+
 def mro(facts: FileFacts, cls: str) -> list[str]:
     order, todo = [], [cls]
     while todo:
@@ -495,7 +517,7 @@ def _names_in(node) -> list:
             found.append(n)
 
     for element in node:
-        element.visit(_Names())
+        visit(element, _Names())
     return found
 
 

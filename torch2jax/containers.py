@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import libcst as cst
 
+from torch2jax.traversal import visit
+
 CONTAINERS = {"torch.nn.Sequential", "torch.nn.ModuleList", "torch.nn.ModuleDict"}
 NNX_CONTAINERS = {"torch.nn.Sequential": "flax.nnx.Sequential", "torch.nn.ModuleList": "flax.nnx.List",
                   "torch.nn.ModuleDict": "flax.nnx.Dict"}
@@ -74,7 +76,7 @@ def _adds_module(node) -> bool:
                     and isinstance(func.value, cst.Name) and func.value.value == "self"):
                 found.append(call)
 
-    node.visit(_Find())
+    visit(node, _Find())
     return bool(found)
 
 
@@ -123,5 +125,5 @@ def _sets_a_module(facts, rules, cls: str, stmt, held_by) -> bool:
             if attribute is not None and is_module_value(facts, rules, cls, attribute[1], held_by) is not False:
                 found.append(node)
 
-    stmt.visit(_Find())
+    visit(stmt, _Find())
     return bool(found)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from torch2jax.names import ImportTable
+from torch2jax.traversal import visit
 from torch2jax.rules import RuleSet
 
 FuncKey = tuple  # (class name or None, function name)
@@ -72,7 +73,7 @@ def _uses(body, name: str) -> tuple[int, list[cst.Call]]:
             if any(a.star == "**" and isinstance(a.value, cst.Name) and a.value.value == name for a in node.args):
                 calls.append(node)
 
-    body.visit(_Visitor())
+    visit(body, _Visitor())
     return count[0], calls
 
 

@@ -75,6 +75,11 @@ class ImportTable:
                 self.aliases[local] = f"{base}.{name}"
 
     def qualify(self, node: cst.BaseExpression, shadowed: frozenset[str] | set[str] = frozenset()) -> str | None:
+        head = node  # most names are not imported: say so before building the dotted name
+        while type(head) is cst.Attribute:
+            head = head.value
+        if type(head) is cst.Name and (head.value in shadowed or head.value not in self.aliases):
+            return None
         dotted = dotted_name(node)
         if dotted is None:
             return None

@@ -73,6 +73,7 @@ class State:
         self.transposed: dict[int, tuple[cst.BaseExpression, int]] = {}  # NHWC->NCHW transposes: (inner, rank)
         self.keep_alive: list = []
         self.module: cst.Module | None = None  # the file being rewritten (set when the walk enters it)
+        self.compared: set[int] = set()  # names/attributes compared by `is`, `==`, `in` (`type(m) is nn.Identity`)
         self.tied: dict[str, dict[str, str]] = {}  # class -> tied Linear head -> the Embedding it shares
         self.tied_flags: dict[str, set[str]] = {}  # class -> heads tied only under a condition (a flag says)
         self.split_lines: set[int] = set()  # statement lines whose rewrite is several lines (registry.Lines)
@@ -94,6 +95,7 @@ class State:
         # for an nnx.Variable (an initialiser assigns `p[...] = ...`, not `p = ...`).
         self.parameter_loops: dict[int, object] = {}
         self.variable_names: set[int] = set()
+        self.leaving: tuple = (None, None)  # (original, updated) of the node whose callback is running
 
     # ------------------------------------------------------------------ context
     @property
@@ -197,6 +199,8 @@ class State:
         """Record a diagnostic at ``node`` (default: the call being translated); unless it was
         handled, also mark the enclosing statement with a ``# torch2jax: CODE ...`` comment."""
         node = node if node is not None else (self.calls[-1] if self.calls else None)
+        if node is not None and node is self.leaving[1]:  # the rewritten copy is not in the input: no position
+            node = self.leaving[0]
         self.pending.append(Pending(node, code, message, handled, severity))
         if mark is None:
             mark = not handled

@@ -8,6 +8,7 @@ from functools import lru_cache
 from typing import Any
 
 import libcst as cst
+from libcst._nodes.internal import CodegenState
 
 MISSING = object()  # "not a literal" (None is a literal)
 _EMPTY_MODULE = cst.Module(body=[])
@@ -15,6 +16,30 @@ _EMPTY_MODULE = cst.Module(body=[])
 
 def code_of(node: cst.CSTNode) -> str:
     return _EMPTY_MODULE.code_for_node(node)
+
+
+class ModuleCode:
+    """``module.code``, generated per top-level statement and remembered: the module after import
+    settling shares all but a few statements with the draft, and only those are generated again."""
+
+    def __init__(self) -> None:
+        self._parts: dict[int, tuple[cst.CSTNode, str, str]] = {}  # id -> (node, its code, its last token)
+
+    def __call__(self, module: cst.Module) -> str:
+        parts = []
+        for node in (*module.header, *module.body, *module.footer):
+            part = self._parts.get(id(node))
+            if part is None or part[0] is not node:
+                state = CodegenState(default_indent=module.default_indent, default_newline=module.default_newline)
+                node._codegen(state)
+                part = self._parts[id(node)] = (node, "".join(state.tokens), state.tokens[-1] if state.tokens else "")
+            parts.append(part)
+        code = "".join(text for _, text, _ in parts)
+        # What Module._codegen_impl does at the end of the file, on the last token generated.
+        last = next((token for _, text, token in reversed(parts) if text), None)
+        if module.has_trailing_newline:
+            return code if last is not None else module.default_newline
+        return code[: len(code) - len(last)] if last is not None else code
 
 
 def literal(node: cst.BaseExpression) -> Any:

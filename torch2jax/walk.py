@@ -1,7 +1,10 @@
 """The one walk over the file: a LibCST transformer that keeps the State current and
 dispatches each node to the callbacks registered for its type (``torch2jax.registry``).
 
-One walk instead of one per concern keeps conversion near the parse + regenerate floor.
+One walk instead of one per concern keeps conversion near the parse + regenerate floor, and
+the walk itself is ``torch2jax.traversal``'s: it never enters subtrees no callback looks at
+(whitespace, literals, operators) and rebuilds only what changed, so an ``updated`` node whose
+subtree nothing rewrote is the ``original`` node itself (never rely on them being distinct).
 Order matters only where one concern feeds another, and LibCST's bottom-up leave order
 settles it: arguments are rewritten before the call that receives them, calls before the
 statement that holds them, statements before the function (``rngs`` parameter,
@@ -21,6 +24,7 @@ from torch2jax.diagnostics import NotTorch, Unsupported
 from torch2jax.registry import LEAVE, REMOVE, STATEMENT, VISIT, Lines
 from torch2jax.state import State
 from torch2jax.syntax import code_of
+from torch2jax.traversal import inert_types, transform
 
 # Statements that collect marker comments (exact types: an ABC isinstance per node is measurably slow).
 STATEMENTS = frozenset(
@@ -97,8 +101,19 @@ _EXIT = {
 }
 
 
+# Node types the walk itself does something for on leaving (besides their callbacks).
+_KEPT_ON_LEAVE = frozenset({cst.SimpleStatementLine, cst.IndentedBlock, cst.Module, *_EXIT, *STATEMENTS})
+
+
+def _callback_types() -> set[type]:
+    """Every node type the walk or a callback does something for (the others are not visited)."""
+    return {cst.Module, cst.SimpleStatementLine, cst.IndentedBlock, *STATEMENTS, *_ENTER, *_EXIT, *VISIT, *LEAVE,
+            *STATEMENT}
+
+
 def _guarded(state: State, callback, original, updated):
     """Run one callback; its failure on this node becomes a diagnostic, never an exception."""
+    state.leaving = (original, updated)  # a report at `updated` (a handler's node) is placed at `original`
     try:
         return callback(state, original, updated)
     except NotTorch:
@@ -117,6 +132,12 @@ class Walker(cst.CSTTransformer):
         super().__init__()
         self.state = state
 
+    def walk(self, module: cst.Module) -> cst.Module:
+        """``module.visit(self)``, skipping what no callback looks at (``torch2jax.traversal``)."""
+        visiting = frozenset({cst.Module, *STATEMENTS, *_ENTER, *VISIT})
+        leaving = frozenset({*_KEPT_ON_LEAVE, *LEAVE})
+        return transform(module, self.on_visit, self.on_leave, inert_types(_callback_types()), visiting, leaving)
+
     def on_visit(self, node: cst.CSTNode) -> bool:
         state, kind = self.state, type(node)
         if kind is cst.Module:
@@ -134,6 +155,14 @@ class Walker(cst.CSTTransformer):
     def on_leave(self, original, updated):
         state, kind = self.state, type(original)
         result = updated
+        if kind not in _KEPT_ON_LEAVE:  # most nodes: their callbacks only
+            for callback, exclusive in LEAVE.get(kind, ()):
+                out = _guarded(state, callback, original, result)
+                if out is not None:
+                    result = out
+                    if exclusive:
+                        break
+            return result
         if kind is cst.SimpleStatementLine:
             result = self._statements(original, updated)
         for callback, exclusive in LEAVE.get(kind, ()):

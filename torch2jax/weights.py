@@ -142,10 +142,13 @@ def plan_transfer(nnx_model, tensors: dict[str, np.ndarray], rules: RuleSet | No
                 elif isinstance(item, nnx.Variable):
                     take(f"{prefix}{k}", item)
             return
-        rule = layer_maps.get(type(obj))
-        if rule is not None:
+        layer = next((c for c in type(obj).__mro__ if c in layer_maps), None)  # a subclass of the file's too
+        claimed: set[str] = set()
+        if layer is not None:
+            rule = layer_maps[layer]
             for tname, spec in {**rule.params, **rule.buffers}.items():
                 variable = getattr(obj, spec.path, None)
+                claimed.add(spec.path)
                 if variable is None:
                     if prefix + tname in tensors:
                         problems.append(f"`{prefix}{tname}` exists in torch but the translation has no `{spec.path}`")
@@ -153,9 +156,10 @@ def plan_transfer(nnx_model, tensors: dict[str, np.ndarray], rules: RuleSet | No
                     continue
                 take(prefix + tname, variable, spec.transform)
             used.update(prefix + name for name in rule.ignore)
-            return
+            if type(obj) is layer:
+                return
         for name, value in vars(obj).items():
-            if name.startswith("_pytree__") or name.startswith("_object__"):
+            if name.startswith("_pytree__") or name.startswith("_object__") or name in claimed:
                 continue
             if isinstance(value, nnx.Variable):
                 take(prefix + name, value)

@@ -17,7 +17,7 @@ import libcst as cst
 from torch2jax.arguments import bind
 from torch2jax.diagnostics import Unsupported
 from torch2jax.handlers.recurrent import append_arg, same_call
-from torch2jax.handlers.support import define_helper, helper_name
+from torch2jax.handlers.support import class_definer, define_helper, helper_name
 from torch2jax.registry import handler
 from torch2jax.syntax import arg, code_of, literal
 
@@ -230,11 +230,81 @@ def attention_module(rule, node, state, receiver):
                 raise Unsupported("T2J102", f"`{rule.torch}` with {key}={code_of(bound[key])} (separate q/k/v projections) "
                                             "is not translated")
         return same_call(node, _mha(state), state)
+    return same_call(node, attention_class(rule, state), state)
+
+
+@class_definer("attention_module")
+def attention_class(rule, state) -> str:
+    """The module standing for nn.MultiheadAttention / TransformerEncoderLayer / DecoderLayer, defined once."""
+    torch_name = rule.torch.rpartition(".")[2]
     mha = _mha(state)
+    if torch_name == "MultiheadAttention":
+        return mha
+    if torch_name == "Transformer":
+        return _transformer(state, mha)
+    return _layer_class(state, torch_name, mha)
+
+
+def _layer_class(state, torch_name: str, mha: str) -> str:
     name = helper_name(state, torch_name)
     template = ENCODER_LAYER if torch_name == "TransformerEncoderLayer" else DECODER_LAYER
     define_helper(state, name, template.format(name=name, mha=mha, activation=_ACTIVATION))
-    return same_call(node, name, state)
+    return name
+
+
+def _stack_class(state, torch_name: str) -> str:
+    name = helper_name(state, torch_name)
+    spec = _STACKS[torch_name]
+    define_helper(state, name, STACK.format(name=name, torch_name=torch_name, **spec).replace(", ):", "):"))
+    return name
+
+
+def _transformer(state, mha: str) -> str:
+    names = {key: _layer_class(state, f"Transformer{key}Layer", mha) for key in ("Encoder", "Decoder")}
+    stacks = {key: _stack_class(state, f"Transformer{key}") for key in ("Encoder", "Decoder")}
+    name = helper_name(state, "Transformer")
+    define_helper(state, name, TRANSFORMER.format(
+        name=name, encoder_layer=names["Encoder"], decoder_layer=names["Decoder"], encoder=stacks["Encoder"],
+        decoder=stacks["Decoder"]))
+    return name
+
+
+TRANSFORMER = '''class {name}(nnx.Module):
+    """torch.nn.Transformer: an encoder stack and a decoder stack of torch's layers, each ending in a
+    LayerNorm, weight matrices initialised as torch does (Xavier uniform), torch's call."""
+
+    def __init__(self, d_model=512, nhead=8, num_encoder_layers=6, num_decoder_layers=6, dim_feedforward=2048,
+                 dropout=0.1, activation="relu", custom_encoder=None, custom_decoder=None, layer_norm_eps=1e-5,
+                 batch_first=False, norm_first=False, bias=True, *, rngs: nnx.Rngs):
+        layer = (d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps, batch_first, norm_first, bias)
+        if custom_encoder is not None:
+            self.encoder = custom_encoder
+        else:
+            norm = nnx.LayerNorm(d_model, epsilon=layer_norm_eps, use_bias=bias, rngs=rngs)
+            self.encoder = {encoder}({encoder_layer}(*layer, rngs=rngs), num_encoder_layers, norm)
+        if custom_decoder is not None:
+            self.decoder = custom_decoder
+        else:
+            norm = nnx.LayerNorm(d_model, epsilon=layer_norm_eps, use_bias=bias, rngs=rngs)
+            self.decoder = {decoder}({decoder_layer}(*layer, rngs=rngs), num_decoder_layers, norm)
+        for _, variable in nnx.iter_graph(self):
+            if isinstance(variable, nnx.Param) and variable.ndim > 1:
+                variable[...] = jax.nn.initializers.xavier_uniform()(rngs.params(), variable.shape, variable.dtype)
+        self.d_model, self.nhead, self.batch_first = d_model, nhead, batch_first
+
+    def __call__(self, src, tgt, src_mask=None, tgt_mask=None, memory_mask=None, src_key_padding_mask=None,
+                 tgt_key_padding_mask=None, memory_key_padding_mask=None, src_is_causal=None, tgt_is_causal=None,
+                 memory_is_causal=False):
+        memory = self.encoder(src, mask=src_mask, src_key_padding_mask=src_key_padding_mask, is_causal=src_is_causal)
+        return self.decoder(tgt, memory, tgt_mask=tgt_mask, memory_mask=memory_mask,
+                            tgt_key_padding_mask=tgt_key_padding_mask, memory_key_padding_mask=memory_key_padding_mask,
+                            tgt_is_causal=tgt_is_causal, memory_is_causal=memory_is_causal)
+
+    @staticmethod
+    def generate_square_subsequent_mask(sz, device=None, dtype=None):
+        """torch's causal mask: -inf above the diagonal, 0 elsewhere."""
+        return jnp.triu(jnp.full((sz, sz), -jnp.inf, dtype or jnp.float32), k=1)
+'''
 
 
 @handler("transformer_stack")
@@ -242,11 +312,7 @@ def transformer_stack(rule, node, state, receiver):
     """nn.TransformerEncoder(layer, num_layers, norm) -> the module defined once: clones of the layer."""
     torch_name = rule.torch.rpartition(".")[2]
     bind(rule, node)
-    name = helper_name(state, torch_name)
-    spec = _STACKS[torch_name]
-    extra = spec["extra"]
-    source = STACK.format(name=name, torch_name=torch_name, **{**spec, "extra": extra}).replace(", ):", "):")
-    define_helper(state, name, source)
+    name = _stack_class(state, torch_name)
     args = [a for a in node.args if not (a.keyword is not None and a.keyword.value in ("device", "dtype"))]
     return node.with_changes(func=cst.Name(name), args=args)
 

@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import libcst as cst
+
 from torch2jax.arguments import bind
+from torch2jax.diagnostics import Unsupported
 from torch2jax.registry import handler
 from torch2jax.syntax import call, literal, value_expr
 
@@ -54,3 +57,17 @@ def single_device_model(rule, node, state, receiver):
     state.report("T2J902", "`DataParallel` removed: the model runs on JAX's default device (data parallelism "
                  "in JAX is sharding the batch: jax.sharding)", handled=True)
     return bound["module"]
+
+
+@handler("single_device_call")
+def single_device_call(rule, node, state, receiver):
+    """``nn.parallel.data_parallel(module, x, device_ids)`` -> ``module(x)`` on JAX's default device."""
+    bound = bind(rule, node)
+    if "module" not in bound or "inputs" not in bound:
+        raise Unsupported("T2J302", f"`{rule.torch}` needs a module and its inputs")
+    if "module_kwargs" in bound:
+        raise Unsupported("T2J302", f"`{rule.torch}` with module_kwargs is not translated")
+    state.report("T2J902", "`data_parallel` removed: the module runs on JAX's default device (data parallelism in "
+                 "JAX is sharding the batch: jax.sharding)", handled=True)
+    return cst.Call(func=bound["module"], args=[cst.Arg(bound["inputs"])])
+

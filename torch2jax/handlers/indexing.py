@@ -8,7 +8,7 @@ from torch2jax.arguments import bind
 from torch2jax.diagnostics import Unsupported
 from torch2jax.passes.values_indices import pair
 from torch2jax.registry import handler
-from torch2jax.syntax import MISSING, call, literal, simple
+from torch2jax.syntax import MISSING, call, code_of, literal, simple
 
 
 @handler("reduce_with_indices")
@@ -24,6 +24,8 @@ def reduce_with_indices(rule, node, state, receiver):
         return call(state.imports.ref(rule.target), [x])
     dim = bound["dim"]
     by_keyword = any(a.keyword is not None and a.keyword.value == "dim" for a in node.args)
+    if not by_keyword and _makes_tensor(state, dim):  # torch.max(torch.le(x, a), torch.gt(x, b)): elementwise
+        return call(state.imports.ref(f"jax.numpy.{name}imum"), [x, dim])
     if literal(dim) is MISSING and not by_keyword:  # `x.max(y)` may be elementwise; `x.max(dim=d)` is not
         raise Unsupported("T2J302", f"`{rule.torch}` with a non-literal second argument: dim or tensor? Not translated")
     kwargs = {"axis": dim}
@@ -34,6 +36,12 @@ def reduce_with_indices(rule, node, state, receiver):
     values = call(state.imports.ref(rule.target), [x], dict(kwargs))
     indices = call(state.imports.ref(f"jax.numpy.arg{name}"), [x], dict(kwargs))
     return pair(state, values, indices)
+
+
+def _makes_tensor(state, node) -> bool:
+    """A call of a torch function that returns a tensor (``torch.gt(x, b)``), as the second argument
+    of ``torch.max``: that is the other operand, never a dim. (Its translation is already JAX's.)"""
+    return isinstance(node, cst.Call) and code_of(node.func).startswith(("jnp.", "jax.numpy.", "jax.nn."))
 
 
 @handler("masked_fill")

@@ -16,7 +16,7 @@ import libcst as cst
 
 from torch2jax.arguments import bind
 from torch2jax.diagnostics import Unsupported
-from torch2jax.handlers.support import define_helper, helper_name
+from torch2jax.handlers.support import class_definer, define_helper, helper_name
 from torch2jax.registry import handler
 from torch2jax.syntax import MISSING, arg, code_of, literal
 
@@ -201,9 +201,16 @@ def recurrent(rule, node, state, receiver):
         raise Unsupported("T2J102", f"`{rule.torch}` with nonlinearity={code_of(bound['nonlinearity'])}: "
                                     "only 'tanh' and 'relu' are translated")
     check_device_dtype(rule, bound)
+    return same_call(node, recurrent_class(rule, state), state, drop=(*DROPPED, "proj_size"))
+
+
+@class_definer("recurrent")
+def recurrent_class(rule, state) -> str:
+    """The module standing for ``rule``'s torch layer, defined once in the output with its step function."""
+    torch_name = rule.torch.rpartition(".")[2]
     name = helper_name(state, torch_name)
     step, source = helper_source(torch_name, name)
     if step not in state.support:
         define_helper(state, step, STEPS[step])
     define_helper(state, name, source)
-    return same_call(node, name, state, drop=(*DROPPED, "proj_size"))
+    return name

@@ -4,7 +4,28 @@ one-line JAX expression computes exactly."""
 
 from __future__ import annotations
 
+from typing import Callable
+
 from torch2jax.handlers.training import request_imports
+
+# handler name -> fn(rule, state) -> the name of the class the output defines for that torch layer,
+# defined there once (recurrent layers, attention): the class itself, for a layer held as a value or
+# subclassed, where no construction is translated.
+CLASS_DEFINERS: dict[str, Callable] = {}
+
+
+def class_definer(handler_name: str):
+    def register(fn):
+        CLASS_DEFINERS[handler_name] = fn
+        return fn
+
+    return register
+
+
+def defined_class(state, rule) -> str | None:
+    """The class the output defines for ``rule``'s torch layer (defining it), or None for a layer without one."""
+    definer = CLASS_DEFINERS.get(rule.handler)
+    return definer(rule, state) if definer is not None else None
 
 
 def helper_name(state, base: str) -> str:

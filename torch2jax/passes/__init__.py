@@ -23,6 +23,7 @@ CONCERNS = (
     "named_parameter_init",
     "initialization",
     "forwarded_kwargs",
+    "layer_subclasses",
     "layout",
     "layers",
     "module_containers",

@@ -29,6 +29,7 @@ from torch2jax.diagnostics import Unsupported
 from torch2jax.registry import handler, on_leave, on_visit
 from torch2jax.state import State
 from torch2jax.syntax import code_of, expr
+from torch2jax.traversal import visit
 
 CHECKPOINT = "torch.utils.checkpoint.checkpoint"
 DROPPED = ("use_reentrant", "preserve_rng_state", "determinism_check", "debug")
@@ -46,7 +47,7 @@ def _reaches_self(node) -> bool:
             if name.value == "self":
                 found.append(name)
 
-    node.body.visit(_Self())
+    visit(node.body, _Self())
     return bool(found)
 
 
@@ -63,7 +64,7 @@ def _uses_of(body, name: str) -> int:
                 child.visit(self)
             return False  # its own name is not a use
 
-    body.visit(_Uses())
+    visit(body, _Uses())
     return len(count)
 
 
@@ -84,7 +85,7 @@ def closures_given_self(state: State, node: cst.FunctionDef) -> None:
             if state.qualify(c.func) == CHECKPOINT and c.args and isinstance(c.args[0].value, cst.Name):
                 calls.append(c)
 
-    node.body.visit(_Find())
+    visit(node.body, _Find())
     for c in calls:
         name = c.args[0].value.value
         inner = nested.get(name)

@@ -11,6 +11,7 @@ import libcst as cst
 
 from torch2jax.registry import on_leave, on_statement
 from torch2jax.state import State
+from torch2jax.traversal import visit
 from torch2jax.syntax import call, code_of, value_expr
 
 INPLACE_OPERATORS = {"add_": "+", "sub_": "-", "mul_": "*", "div_": "/"}
@@ -112,7 +113,7 @@ def holds_container(state: State, name: str) -> bool:
                 if _is_container(node.value):
                     found.append(node)
 
-    scope.visit(_Assigns())
+    visit(scope, _Assigns())
     return bool(found)
 
 

@@ -16,7 +16,8 @@ from torch2jax.analyze import mro
 from torch2jax.arguments import bind, target_arguments
 from torch2jax.diagnostics import Unsupported
 from torch2jax.layer_values import PARTIAL, class_value, keeps_signature, passthrough
-from torch2jax.registry import HANDLERS, on_leave
+from torch2jax.handlers.support import defined_class
+from torch2jax.registry import on_leave
 from torch2jax.rule_application import apply_rule, report_approximate
 from torch2jax.state import State
 from torch2jax.syntax import call, code_of
@@ -29,16 +30,27 @@ def reference(state: State, rule, original) -> cst.BaseExpression | None:
     if _is_partial_target(state, original):
         return original  # functools.partial(nn.X, ...) is translated as a whole (below)
     if rule.kind == "module_fn":
-        built = cst.Call(func=original)
-        return apply_rule(state, rule, built, built, receiver=None)
+        return _function_value(state, rule, original)
     if keeps_signature(rule):  # nn.LSTM -> LSTM, the class the output defines
-        built = HANDLERS[rule.handler](rule, cst.Call(func=original), state, None)
-        return built.func if isinstance(built, cst.Call) else None
+        name = defined_class(state, rule)
+        return cst.Name(name) if name else None
     count = passthrough(rule)
     if count is None:
         return None
     report_approximate(state, rule, original)
     return _partial(state, rule, {}, count)
+
+
+def _function_value(state: State, rule, original) -> cst.BaseExpression | None:
+    """What ``nn.GELU()`` translates to, for ``nn.GELU`` held as a value; None for a module that
+    needs arguments to be built (``nn.MaxPool2d`` without its kernel size has no such value)."""
+    built = cst.Call(func=original)
+    if rule.handler is None:
+        return apply_rule(state, rule, built, built, receiver=None)
+    try:
+        return apply_rule(state, rule, built, built, receiver=None)
+    except (KeyError, IndexError, Unsupported):  # a handler reading an argument only a call gives
+        return None
 
 
 def _is_partial_target(state: State, original) -> bool:

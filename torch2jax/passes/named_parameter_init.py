@@ -38,6 +38,7 @@ from torch2jax.registry import on_leave, on_statement, on_visit
 from torch2jax.rules import ParamSpec
 from torch2jax.state import State
 from torch2jax.syntax import code_of
+from torch2jax.traversal import visit
 
 ELEMENTWISE = {"uniform", "normal", "trunc_normal", "zeros", "ones", "constant"}
 INIT_METHODS = {"normal_", "uniform_", "zero_", "fill_"}
@@ -213,7 +214,7 @@ def _other_uses(body, names: tuple[str, str], allowed: set[int]) -> bool:
             if node.value in names and id(node) not in allowed:
                 found.append(node)
 
-    body.visit(_Uses())
+    visit(body, _Uses())
     return bool(found)
 
 
@@ -253,7 +254,7 @@ def _plan(state: State, node: cst.For) -> ParameterLoop | None:
     for stmt in node.body.body:
         branch = stmt
         while branch is not None:
-            branch.test.visit(_TestNames())
+            visit(branch.test, _TestNames())
             branch = branch.orelse
     # the value only as initialisers' targets (or their `.data`), the name only in the tests
     value_nodes = set()
@@ -263,7 +264,7 @@ def _plan(state: State, node: cst.For) -> ParameterLoop | None:
             if id(a) in loop.targets:
                 value_nodes.add(id(a.value))
 
-    node.body.visit(_Targets())
+    visit(node.body, _Targets())
     if _other_uses(node.body, (names[1],), allowed | value_nodes) or _other_uses(node.body, (names[0],), tests):
         return None
     return loop

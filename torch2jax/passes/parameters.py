@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from torch2jax.analyze import Holds, layer_base
 from torch2jax.registry import on_leave
 from torch2jax.state import State
 from torch2jax.syntax import call, code_of, value_expr
@@ -20,6 +21,8 @@ def _parameter(state: State, node: cst.Attribute):
     if not isinstance(node, cst.Attribute):
         return None
     holder = state.holds(node.value)
+    if holder is not None and holder.kind == "module" and layer_base(state.facts, holder.name):  # class X(nn.Linear)
+        holder = Holds("layer", layer_base(state.facts, holder.name))
     if holder is None or holder.kind != "layer":
         return None
     found = None

@@ -15,7 +15,7 @@ from torch2jax.arguments import target_arguments
 from torch2jax.passes.backend_flags import BACKEND_FLAGS, is_assigned_flag
 from torch2jax.passes import layer_values
 from torch2jax.passes.layers import LAYER_KINDS, is_torch
-from torch2jax.registry import on_leave
+from torch2jax.registry import on_leave, on_visit
 from torch2jax.rule_application import module_function
 from torch2jax.state import State
 from torch2jax.syntax import code_of
@@ -29,6 +29,23 @@ def untranslatable_annotation(state: State, original: cst.Annotation, updated: c
     if state.annotations and state.annotations[-1]:
         return updated.with_changes(annotation=cst.SimpleString(repr(code_of(updated.annotation))))
     return None
+
+
+@on_visit(cst.Comparison)
+def compared_operands(state: State, node: cst.Comparison) -> None:
+    """``type(m) is nn.Identity``, ``m.__class__ in (nn.Conv2d, nn.Linear)``: classes compared with a
+    type are types (``act_layer is nn.ReLU`` compares two values: a held class is its translation)."""
+    operands = (node.left, *(c.comparator for c in node.comparisons))
+    if not any(_is_type_of(operand) for operand in operands):
+        return
+    for operand in operands:
+        items = [e.value for e in operand.elements] if isinstance(operand, (cst.Tuple, cst.List, cst.Set)) else [operand]
+        state.compared.update(id(item) for item in items if isinstance(item, (cst.Name, cst.Attribute)))
+
+
+def _is_type_of(node) -> bool:
+    return ((isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "type")
+            or (isinstance(node, cst.Attribute) and node.attr.value == "__class__"))
 
 
 @on_leave(cst.Attribute)
@@ -53,7 +70,7 @@ def torch_value(state: State, original, updated):
     if not is_torch(qname):
         return None
     rule = state.rules.get(qname)
-    typed = state.in_annotation or state.in_type_check(original)
+    typed = state.in_annotation or state.in_type_check(original) or id(original) in state.compared
     if typed and rule is not None and rule.target.startswith("flax.nnx."):  # a Flax class: nnx.Linear, nnx.Param
         return state.imports.ref(rule.target)
     if state.in_annotation and not (rule is not None and rule.kind == "constant"):

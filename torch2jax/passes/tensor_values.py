@@ -21,6 +21,8 @@ from torch2jax.analyze import mro
 from torch2jax.registry import on_leave
 from torch2jax.rule_application import apply_rule
 from torch2jax.state import State
+from torch2jax.syntax import code_of
+from torch2jax.traversal import visit
 
 # dir(torch.Tensor) - dir(jax.Array) - rules/untranslated.toml - the Tensor rules (torch 2.13, jax 0.10):
 # the methods JAX arrays lack that share their name with common Python methods.
@@ -34,6 +36,7 @@ AMBIGUOUS = frozenset({
 _KNOWN: "weakref.WeakKeyDictionary[State, dict[int, frozenset]]" = weakref.WeakKeyDictionary()
 _RETURNS: "weakref.WeakKeyDictionary[State, dict[int, bool]]" = weakref.WeakKeyDictionary()
 _SITES: "weakref.WeakKeyDictionary[State, dict]" = weakref.WeakKeyDictionary()
+_PARAMETERS: "weakref.WeakKeyDictionary[State, dict[str, frozenset]]" = weakref.WeakKeyDictionary()
 
 
 def _function(state: State) -> cst.FunctionDef | None:
@@ -119,7 +122,7 @@ def returns_tensor(state: State, func: cst.FunctionDef) -> bool:
             if node.value is not None:
                 returns.append(node.value)
 
-    func.visit(_Returns())
+    visit(func, _Returns())
     known = known_tensors(state, func)
     table[id(func)] = any(_reads_tensor(state, value, known, _key_of(state, func)) for value in returns)
     state.keep_alive.append(func)
@@ -151,7 +154,7 @@ def _call_sites(state: State) -> dict:
                             found.setdefault((owner, func.attr.value), []).append((caller, node))
                             break
 
-        caller.body.visit(_Calls())
+        visit(caller.body, _Calls())
     _SITES[state] = found
     return found
 
@@ -200,7 +203,7 @@ def known_tensors(state: State, func: cst.FunctionDef) -> frozenset:
         def visit_Assign(self, node):
             assigns.append(([n for t in node.targets for n in _names(t.target)], node.value))
 
-    func.visit(_Collect())
+    visit(func, _Collect())
     changed = True
     while changed:
         changed = False
@@ -234,12 +237,57 @@ def tensor_only_method(state: State, original: cst.Call, updated: cst.Call):
 @on_leave(cst.Attribute)
 def tensor_device(state: State, original: cst.Attribute, updated: cst.Attribute):
     """``img.device`` on a known tensor -> JAX's default device: arrays carry no device under ``jit``
-    (tracers have none), and the moves it fed (``.to(device)``, ``device=``) are removed anyway."""
-    if original.attr.value != "device" or not isinstance(original.value, cst.Name) or not state.is_value_position(original):
+    (tracers have none), and the moves it fed (``.to(device)``, ``device=``) are removed anyway;
+    ``img.is_cuda`` -> whether JAX computes on a GPU."""
+    if original.attr.value not in ("device", *BACKEND_FLAGS) or not state.is_value_position(original):
         return None
-    function = _function(state)
-    if function is None or original.value.value not in known_tensors(state, function):
+    if not (_self_parameter(state, original.value) or isinstance(original.value, cst.Name)):
         return None
-    state.report("T2J902", f"`{original.value.value}.device`: JAX's default device (arrays are placed by JAX)",
+    if isinstance(original.value, cst.Name):
+        function = _function(state)
+        if function is None or original.value.value not in known_tensors(state, function):
+            return None
+    if original.attr.value in BACKEND_FLAGS:  # `x.is_cuda` -> jax.default_backend() == 'gpu'
+        return state.imports.source(f"jax.default_backend() == {BACKEND_FLAGS[original.attr.value]!r}")
+    state.report("T2J902", f"`{code_of(original.value)}.device`: JAX's default device (arrays are placed by JAX)",
                  node=original, handled=True)
     return state.imports.source("jax.devices()[0]")
+
+
+BACKEND_FLAGS = {"is_cuda": "gpu", "is_cpu": "cpu", "is_mps": "METAL"}  # where a tensor lives: where JAX computes
+
+
+def _self_parameter(state: State, node) -> bool:
+    """``self.dummy_param``, assigned an ``nn.Parameter`` or a registered buffer in the class."""
+    if not (isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == "self"
+            and state.scope.cls is not None):
+        return False
+    return node.attr.value in parameter_attributes(state, state.scope.cls)
+
+
+def parameter_attributes(state: State, cls: str) -> frozenset:
+    """The attributes a module class (or a base of it in the file) assigns ``nn.Parameter(...)`` or registers as buffers."""
+    table = _PARAMETERS.setdefault(state, {})
+    if cls not in table:
+        found: set[str] = set()
+        for owner in mro(state.facts, cls):
+            node = state.facts.module_classes.get(owner)
+            if node is None:
+                continue
+
+            class _Collect(cst.CSTVisitor):
+                def visit_Assign(self, assign):
+                    target = assign.targets[0].target if len(assign.targets) == 1 else None
+                    if (isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name)
+                            and target.value.value == "self" and isinstance(assign.value, cst.Call)
+                            and state.facts.imports.qualify(assign.value.func) == "torch.nn.Parameter"):
+                        found.add(target.attr.value)
+
+                def visit_Call(self, call):
+                    if (isinstance(call.func, cst.Attribute) and call.func.attr.value == "register_buffer"
+                            and call.args and isinstance(call.args[0].value, cst.SimpleString)):
+                        found.add(call.args[0].value.evaluated_value)
+
+            visit(node, _Collect())
+        table[cls] = frozenset(found)
+    return table[cls]

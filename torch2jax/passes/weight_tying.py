@@ -21,6 +21,7 @@ import libcst as cst
 
 from torch2jax.registry import REMOVE, on_leave, on_statement, on_visit
 from torch2jax.state import State
+from torch2jax.traversal import visit
 from torch2jax.syntax import code_of, expr
 
 HEAD, TABLE = "torch.nn.Linear", "torch.nn.Embedding"
@@ -78,7 +79,7 @@ def find_ties(state: State, node: cst.ClassDef) -> None:
                 if self.depth:
                     conditional.add(found[0])
 
-    node.visit(_Assigns())
+    visit(node, _Assigns())
     if ties:
         state.tied[cls] = ties
     if conditional:

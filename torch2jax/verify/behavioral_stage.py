@@ -13,6 +13,7 @@ from pathlib import Path
 
 from torch2jax.verify.errors import VerifyError
 from torch2jax.verify.recording import Built
+from torch2jax.verify.rounding import widened
 from torch2jax.verify.sides import dropout_off
 from torch2jax.verify.specs import make_inputs
 from torch2jax.verify.training_run import compare_runs, run_jax, run_torch, training_loop, translate_snippet
@@ -36,6 +37,8 @@ def run(ctx) -> dict:
                 + "; ".join(d.message for d in errors[:3])}
     steps = ctx.steps or DEFAULT_STEPS
     batches = [tuple(make_inputs(ctx.specs, ctx.r.seed + 3000 + k)) for k in range(steps)]
+    if ctx.float64:
+        batches = widened(batches)
     ctx.load_weights()
     ctx.tmodel.train()
     ctx.jmodel.train()
@@ -71,8 +74,10 @@ def _torch_batches(batches):
     return [tuple(torch.from_numpy(a.copy()) for a in batch) for batch in batches]
 
 
-def run_training(report, source: Path, expr: str | None, bindings: dict, steps: int | None, translated, rules) -> dict:
-    """``--run [EXPR]``: the file's own training code on both sides, compared."""
+def run_training(report, source: Path, expr: str | None, bindings: dict, steps: int | None, translated, rules,
+                 float64: bool = False) -> dict:
+    """``--run [EXPR]``: the file's own training code on both sides, compared (``float64``: the rounding
+    re-check, both sides computing in float64 under ``numerics(float64=True)``)."""
     from torch2jax.convert import convert_source
 
     text = source.read_text(encoding="utf-8")
@@ -86,7 +91,8 @@ def run_training(report, source: Path, expr: str | None, bindings: dict, steps: 
         code, jpath, display = result.code, source, f"<translation of {source}>"
     jax_expr = translate_snippet(text, expr, rules) if expr else None
     t_rec, t_result, _ = run_torch(source, None, expr, bindings, report.seed, steps)
-    j_rec, j_result, error = run_jax(jpath, code, display, jax_expr, bindings, report.seed, steps, t_rec, rules)
+    j_rec, j_result, error = run_jax(jpath, code, display, jax_expr, bindings, report.seed, steps, t_rec, rules,
+                                     float64=float64)
     if error:
         return {"ok": False, "reason": error, "losses": {"torch": t_rec.losses, "jax": j_rec.losses}}
     st = compare_runs(t_rec, j_rec, t_result, j_result, report.rtol, report.atol, rules)

@@ -19,6 +19,9 @@ from torch2jax.verify.errors import VerifyError
 
 RNGS_NAME = "__torch2jax_verify_rngs__"
 RNGS_FOR_NAME = "__torch2jax_verify_rngs_for__"
+# torch module methods that move or cast the model and return it: nothing to do on the JAX side (the
+# translation keeps float32 parameters; inputs given as float64 say so in a note).
+MODEL_MOVES = {"to", "cuda", "cpu", "double", "float", "half", "eval", "train", "requires_grad_"}
 _counter = itertools.count()
 
 
@@ -86,6 +89,9 @@ def model_exprs(expr: str):
         raise VerifyError(f"--model {expr!r} is not a Python expression: {exc.msg}") from None
     torch_code = compile(tree, "<--model>", "eval")
     jax_tree = ast.parse(expr.strip(), mode="eval")
+    while (isinstance(jax_tree.body, ast.Call) and isinstance(jax_tree.body.func, ast.Attribute)
+           and jax_tree.body.func.attr in MODEL_MOVES):  # `Net().double().to(device)`: the model itself in JAX
+        jax_tree.body = jax_tree.body.func.value
     body = jax_tree.body
     for node in ast.walk(body):
         if not isinstance(node, ast.Call) or any(k.arg == "rngs" or k.arg is None for k in node.keywords):

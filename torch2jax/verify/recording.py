@@ -18,7 +18,7 @@ import copy
 import sys
 from dataclasses import dataclass, field
 
-from torch2jax.verify.sides import JaxSide, TorchSide, zero_dropout
+from torch2jax.verify.sides import JaxSide, TorchSide, widen_to_float64, zero_dropout
 
 TORCH_DRAWS = ("randn", "rand", "randint", "randn_like", "rand_like", "randint_like", "normal", "bernoulli",
                "randperm", "multinomial")
@@ -161,6 +161,7 @@ class JaxRecording:
     pairs: list[tuple[Built, Built]] = field(default_factory=list)
     replayed: int = 0
     problems: list[str] = field(default_factory=list)
+    float64: bool = False  # the rounding re-check: models the run builds are widened before the transfer
     _depth: int = 0
     _watching: int = 0
     _next_torch: int = 0
@@ -225,6 +226,8 @@ class JaxRecording:
             candidate = self.torch_built[k]
             if candidate.cls == cls.__name__ or self.layer_names.get(candidate.cls) == cls.__name__:
                 self._next_torch = k + 1
+                if self.float64:
+                    widen_to_float64(module)
                 try:
                     load_torch_weights(module, candidate.initial, rules=self.rules)
                 except WeightTransferError as exc:

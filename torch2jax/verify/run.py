@@ -10,7 +10,8 @@ from torch2jax.verify.context import Context
 from torch2jax.verify.errors import StageFailed, VerifyError
 from torch2jax.verify.loading import model_exprs
 from torch2jax.verify.report import STAGES, VerifyReport
-from torch2jax.verify.rounding import rounding_suspect, settle_with_float64
+from torch2jax.verify.rounding import (behavioral_suspect, rounding_suspect, settle_behavioral_with_float64,
+                                       settle_with_float64, widened)
 from torch2jax.verify.sides import numerics
 from torch2jax.verify.specs import InputSpec, make_bindings, make_inputs, parse_batches, parse_data, parse_input_spec
 
@@ -94,6 +95,11 @@ def verify(
         with numerics():
             report.stages["behavioral"] = behavioral_stage.run_training(report, source, expr, bindings, steps,
                                                                         translated, rules)
+        if behavioral_suspect(report.stages["behavioral"]):
+            with numerics(float64=True):
+                again = behavioral_stage.run_training(report, source, expr, widened(bindings), steps, translated,
+                                                      rules, float64=True)
+            settle_behavioral_with_float64(report.stages["behavioral"], again, report.notes)
         return report
     torch_code, jax_code, is_call = model_exprs(model)
     ctx = Context(report, source, torch_code, jax_code, is_call, specs, arrays, translated, loss, rules,
@@ -101,6 +107,17 @@ def verify(
     ctx.optimizer, ctx.scheduler, ctx.steps, ctx.bindings = optimizer, scheduler, steps, bindings
     with numerics():
         run_stages(ctx)
+    behavioral = report.stages.get("behavioral", {})
+    if behavioral_suspect(behavioral):  # the whole check again in float64, for the training it compares
+        recheck = VerifyReport(report.source, report.model, report.inputs, mode=mode, rtol=rtol, atol=atol, seed=seed)
+        wide = [a.astype(np.float64) if a.dtype == np.float32 else a for a in arrays]
+        ctx64 = Context(recheck, source, torch_code, jax_code, is_call, specs, wide, translated, loss, rules,
+                        perturb_constants)
+        ctx64.optimizer, ctx64.scheduler, ctx64.steps = optimizer, scheduler, steps
+        ctx64.bindings, ctx64.float64 = widened(bindings), True
+        with numerics(float64=True):
+            run_stages(ctx64)
+        settle_behavioral_with_float64(behavioral, recheck.stages.get("behavioral", {}), report.notes)
     if rounding_suspect(report.stages.get("numeric", {})):
         recheck = VerifyReport(report.source, report.model, report.inputs, mode=mode, rtol=rtol, atol=atol, seed=seed)
         wide = [a.astype(np.float64) if a.dtype == np.float32 else a for a in arrays]

@@ -91,7 +91,7 @@ def run_torch(source: Path, code: str | None, expr: str | None, bindings: dict, 
 
 
 def run_jax(path: Path, code: str, display: str | None, expr: str | None, bindings: dict, seed: int,
-            steps: int | None, torch_recording: TorchRecording, rules, call=None):
+            steps: int | None, torch_recording: TorchRecording, rules, call=None, float64: bool = False):
     """(recording, returned value, error text or None) of the JAX side, paired with the torch run."""
     from flax import nnx
 
@@ -100,7 +100,7 @@ def run_jax(path: Path, code: str, display: str | None, expr: str | None, bindin
     ruleset = rules or load_rules()
     layer_names = {r.torch.rsplit(".", 1)[-1]: r.target.rsplit(".", 1)[-1] for r in ruleset.rules if r.kind == "layer"}
     recording = JaxRecording({display or str(Path(path).resolve())}, torch_recording.built, torch_recording.draws,
-                             layer_names, ruleset)
+                             layer_names, ruleset, float64=float64)
     result, error = None, None
     original_update = nnx.Optimizer.update
 
@@ -147,7 +147,7 @@ def compare_runs(torch_rec: TorchRecording, jax_rec: JaxRecording, t_result, j_r
         problems.append(f"torch computed {len(torch_rec.losses)} loss(es) with backward(), the translation "
                         f"{len(jax_rec.losses)}")
     for i, (t, j) in enumerate(zip(torch_rec.losses, jax_rec.losses)):
-        tensors.append(compare_arrays(f"loss[{i}]", np.float32(j), np.float32(t), rtol, atol))
+        tensors.append(compare_arrays(f"loss[{i}]", np.float64(j), np.float64(t), rtol, atol))
     if jax_rec.replayed != len(torch_rec.draws):
         problems.append(f"torch drew {len(torch_rec.draws)} random array(s), the translation {jax_rec.replayed}")
     for t_built, j_built in jax_rec.pairs:

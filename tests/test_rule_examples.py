@@ -12,9 +12,13 @@ HEADER = "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n
 def _wrap(rule, before: str) -> str:
     """The example placed where such code lives: layers in __init__, the rest in forward."""
     header = HEADER + ("import einops.layers.torch\n" if rule.torch.startswith("einops.") else "")
-    if rule.kind in ("layer", "module_fn") or rule.torch == "torch.nn.Parameter" or rule.torch == "torch.randn":
+    if rule.kind in ("layer", "module_fn") or rule.torch == "torch.nn.Parameter":
         return header + f"class M(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.m = {before}\n"
-    return header + f"class M(nn.Module):\n    def forward(self, x, a, b, m, w):\n        return {before}\n"
+    if rule.torch == "torch.randn":  # a local: an array kept as an attribute is nnx.data(...) (passes/array_attributes)
+        return header + f"class M(nn.Module):\n    def __init__(self):\n        super().__init__()\n        m = {before}\n"
+    # initialisers in a method of their own: forward's random draws come from the module's self.rngs
+    method = "reset" if rule.handler == "init" else "forward"
+    return header + f"class M(nn.Module):\n    def {method}(self, x, a, b, m, w):\n        return {before}\n"
 
 
 def _converted_expression(code: str) -> str:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from torch2jax.containers import CONTAINERS, sequential_attributes
 from torch2jax.forwarded_kwargs import find_forwardings
 from torch2jax.layer_values import SIGNATURE_KEPT, LayerValueFacts, analyze_layer_values
 from torch2jax.local_modules import imported_from_local_modules
@@ -46,6 +47,7 @@ TENSOR_TYPES = {"torch.Tensor", "torch._C.TensorBase", "torch.nn.Parameter", "to
                 "torch.nn.Buffer", "torch.nn.parameter.Buffer"}
 
 PARAMETER_NAMES = {"weight", "bias"}
+PARAMETER_TYPES = {"torch.nn.Parameter", "torch.nn.parameter.Parameter"}
 RANDOM_FACTORIES = {"torch.randn", "torch.rand", "torch.randint", "torch.randperm", "torch.normal"}
 # Initialisers that draw random numbers (a function calling them needs rngs), and their tensor-method forms.
 RANDOM_INITS = {f"torch.nn.init.{name}" for name in (
@@ -85,6 +87,12 @@ class FileFacts:
     external_classes: set[str] = field(default_factory=set)  # module classes the project's own modules define
     external_rngs_functions: set[str] = field(default_factory=set)  # their functions that build layers
     tensor_classes: set[str] = field(default_factory=set)  # torch.Tensor subclasses (their `self` is a tensor)
+    containers: dict[str, str] = field(default_factory=dict)  # class -> nn.Sequential/ModuleList/ModuleDict it subclasses
+    # nn.Sequential subclasses whose layers are attributes set in __init__: class -> the attributes in order
+    # (None when __init__ does not say them in a fixed order), see ``containers``.
+    sequential_attributes: dict[str, list[str] | None] = field(default_factory=dict)
+    parameters: dict[str, set[str]] = field(default_factory=dict)  # class -> attributes set to nn.Parameter(...)
+    buffers: dict[str, set[str]] = field(default_factory=dict)  # class -> attributes registered as buffers
 
     def holds(self, cls: str | None, key: FuncKey | None, node: cst.BaseExpression) -> Holds | None:
         """What ``x``, ``self.a.b`` or ``model.fc1`` holds, when the file says."""
@@ -122,6 +130,8 @@ class _Calls(cst.CSTVisitor):
         self.self_attr_refs: dict[str, list[tuple[cst.Attribute, bool]]] = {}
         self.assigns: list[tuple[str, cst.BaseExpression]] = []
         self.local_assigns: list[tuple[str, cst.BaseExpression]] = []
+        self.added: list[tuple[str, cst.BaseExpression]] = []  # self.add_module("name", module)
+        self.buffers: list[str] = []  # self.register_buffer("name", value)
         self.uses_training = False
         self._callee_ids: set[int] = set()
         self._target_ids: set[int] = set()
@@ -140,9 +150,13 @@ class _Calls(cst.CSTVisitor):
         self.calls.append(node)
         self._callee_ids.add(id(node.func))
         func = node.func
-        if (isinstance(func, cst.Attribute) and func.attr.value == "register_buffer" and isinstance(func.value, cst.Name)
-                and func.value.value == "self" and len(node.args) >= 2 and isinstance(node.args[0].value, cst.SimpleString)):
-            self.assigns.append((node.args[0].value.evaluated_value, node.args[1].value))
+        if (isinstance(func, cst.Attribute) and func.attr.value in ("register_buffer", "add_module", "register_module")
+                and isinstance(func.value, cst.Name) and func.value.value == "self" and len(node.args) >= 2
+                and isinstance(node.args[0].value, cst.SimpleString)):
+            added = self.assigns if func.attr.value == "register_buffer" else self.added
+            added.append((node.args[0].value.evaluated_value, node.args[1].value))
+            if func.attr.value == "register_buffer":
+                self.buffers.append(node.args[0].value.evaluated_value)
 
     def visit_Assign(self, node: cst.Assign) -> None:
         for target in node.targets:
@@ -185,6 +199,9 @@ def analyze(module: cst.Module, rules: RuleSet, source: str | None = None, path:
                 qname = imports.qualify(base.value)
                 if qname == "torch.nn.Module":
                     is_module = True
+                elif qname in CONTAINERS:  # `class _DenseBlock(nn.ModuleDict)`: a module, and a container
+                    is_module = True
+                    facts.containers[name] = qname
                 elif subclassable(rules.get(qname) if qname else None):  # class MyLinear(nn.Linear)
                     is_module = True
                     facts.layer_subclasses[name] = qname
@@ -222,6 +239,7 @@ def analyze(module: cst.Module, rules: RuleSet, source: str | None = None, path:
         imports, rules, facts.functions, gathered, lambda call, cls: _callee_params(facts, call, cls),
         lambda cls: mro(facts, cls))
     _what_is_held(facts, gathered, module, rules)
+    facts.sequential_attributes = sequential_attributes(facts, rules, lambda v, k: _held_by(facts, v, rules, k))
     facts.forwardings = find_forwardings(imports, rules, facts.functions)
     _rngs_functions(facts, gathered, rules)
     _direct_channels_last(facts, gathered, rules)
@@ -295,8 +313,9 @@ def builds_module(facts: FileFacts, cls: str | None, key: FuncKey | None, func, 
     if isinstance(func, cst.Name):
         if func.value in shadowed and func.value not in facts.class_params.get(key, ()):
             return False
-        if (func.value in facts.module_classes or func.value in facts.external_classes
-                or func.value in facts.class_params.get(key, ())):
+        if func.value in facts.module_classes:
+            return takes_rngs(facts, func.value)
+        if func.value in facts.external_classes or func.value in facts.class_params.get(key, ()):
             return True
         held = facts.holds(cls, key, func)
         return held is not None and held.kind == "class"
@@ -307,6 +326,13 @@ def builds_module(facts: FileFacts, cls: str | None, key: FuncKey | None, func, 
         held = facts.holds(cls, key, func.value)
         return held is not None and held.kind == "classes"
     return False
+
+
+def takes_rngs(facts: FileFacts, cls: str) -> bool:
+    """The class (or a base in the file) defines ``__init__``, which takes ``rngs``, or it subclasses a torch
+    layer (built with the layer's arguments and rngs): a module class with neither (vit-pytorch's
+    ``class RearrangeImage(nn.Module)`` with only a forward) is built as written."""
+    return any((c, "__init__") in facts.functions for c in mro(facts, cls)) or layer_base(facts, cls) is not None
 
 
 def builds_torch_layer(facts: FileFacts, rules: RuleSet, key: FuncKey | None, func, shadowed=frozenset()) -> bool:
@@ -326,7 +352,11 @@ def _what_is_held(facts: FileFacts, gathered: dict, module: cst.Module, rules: R
     values: dict[str, dict[str, list[bool]]] = {}  # class -> attr -> [is None] per assignment
     for (cls, fname), g in gathered.items():
         if cls is not None:
-            for attr, value in g.assigns:
+            if g.buffers:
+                facts.buffers.setdefault(cls, set()).update(g.buffers)
+            for attr, value in g.assigns + g.added:
+                if isinstance(value, cst.Call) and facts.imports.qualify(value.func) in PARAMETER_TYPES:
+                    facts.parameters.setdefault(cls, set()).add(attr)
                 is_none = isinstance(value, cst.Name) and value.value == "None"
                 values.setdefault(cls, {}).setdefault(attr, []).append(is_none)
                 entries = _module_dict_entries(facts, value)
@@ -399,6 +429,15 @@ def _callee_params(facts: FileFacts, call: cst.Call, cls: str | None):
     if key is None or key not in facts.functions:
         return None
     return key, _param_names(facts.functions[key], skip_self=key[0] is not None)
+
+
+def container_kind(facts: FileFacts, cls: str | None) -> str | None:
+    """The torch container (nn.Sequential, nn.ModuleList, nn.ModuleDict) ``cls`` subclasses, directly or
+    through the file's classes."""
+    for owner in mro(facts, cls) if cls is not None else ():
+        if owner in facts.containers:
+            return facts.containers[owner]
+    return None
 
 
 def subclassable(rule) -> bool:
@@ -508,7 +547,7 @@ def _rngs_functions(facts: FileFacts, gathered: dict[FuncKey, _Calls], rules: Ru
     while changed:
         changed = False
         for key, g in gathered.items():
-            if key in facts.needs_rngs or key in facts.seeded:
+            if key in facts.needs_rngs or key in facts.seeded or (key[1] == "forward" and key[0] in facts.draws_at_call):
                 continue
             # a module method drawing at call time draws from the module's own `self.rngs`
             own = key[0] in facts.module_classes and key[1] != "__init__" and any(
@@ -527,6 +566,11 @@ def _rngs_functions(facts: FileFacts, gathered: dict[FuncKey, _Calls], rules: Ru
                     or (isinstance(call.func, cst.Name) and call.func.value in facts.external_rngs_functions)
                     or builds_torch_layer(facts, rules, key, call.func)
                 ):
+                    if key[1] == "forward" and key[0] in facts.module_classes:
+                        # the model is called `model(x)`: what its forward draws comes from the module's own
+                        # `self.rngs` (CaiT's forward calling `dropout_layers(...)`, which draws)
+                        facts.draws_at_call.add(key[0])
+                        break
                     facts.needs_rngs.add(key)
                     changed = True
                     break
@@ -539,6 +583,8 @@ def _direct_channels_last(facts: FileFacts, gathered: dict[FuncKey, _Calls], rul
     other channels-last construction is wrapped so it takes NCHW like torch's.
     """
     for cls in facts.module_classes:
+        if any(facts.containers.get(c) == "torch.nn.Sequential" for c in mro(facts, cls)):
+            continue  # its layers are called by nn.Sequential's forward, where the transposes cannot go
         candidates: dict[str, tuple[int, list[cst.Call]]] = {}
         rejected: set[str] = set()
         for key, g in gathered.items():

@@ -87,6 +87,15 @@ class State:
         self.support: dict[str, str] = {}  # name -> source of a helper definition emitted once
         self.module_statements: list[tuple[cst.CSTNode, cst.BaseStatement]] = []  # (before this top-level statement, stmt)
         self.statements: list[cst.CSTNode] = []  # the statements being walked, outermost first
+        # Activation checkpointing (passes/activation_checkpointing.py): functions defined in a method and
+        # checkpointed by name, that reach `self` (they take it as a parameter), and their checkpoint calls.
+        self.remat_closures: set[int] = set()
+        self.remat_calls: set[int] = set()
+        # Loops over named_parameters() translated by their names (passes/named_parameter_init.py): ids of the
+        # loop, its call, its test strings and initialised targets -> the loop's plan; and the names that stand
+        # for an nnx.Variable (an initialiser assigns `p[...] = ...`, not `p = ...`).
+        self.parameter_loops: dict[int, object] = {}
+        self.variable_names: set[int] = set()
         self.leaving: tuple = (None, None)  # (original, updated) of the node whose callback is running
 
     # ------------------------------------------------------------------ context
@@ -216,6 +225,8 @@ class State:
         if self.scope.key is None and self.statements:
             self._module_rngs_before(self.statements[0])
             return cst.Name("rngs")
+        if self.draws_from_module:  # a run-time method: the module's own stream, not a fixed seed
+            return parse_expr("self.rngs")
         return call(self.imports.ref("flax.nnx.Rngs"), [value_expr(0)])
 
     def with_rngs(self, node: cst.Call) -> cst.Call:

@@ -159,15 +159,12 @@ def plan_transfer(nnx_model, tensors: dict[str, np.ndarray], rules: RuleSet | No
             for name, layer in zip(children, holders):
                 walk(layer, f"{prefix}{name}.")
             return
-        if isinstance(obj, nnx.List):
-            for i, item in enumerate(obj):
-                if isinstance(item, nnx.Module):
-                    walk(item, f"{prefix}{i}.")
-            return
-        if isinstance(obj, nnx.Dict):
-            for k, item in obj.items():
+        if isinstance(obj, (nnx.List, nnx.Dict)):  # also nn.ParameterList / ParameterDict: variables as entries
+            for k, item in (enumerate(obj) if isinstance(obj, nnx.List) else obj.items()):
                 if isinstance(item, nnx.Module):
                     walk(item, f"{prefix}{k}.")
+                elif isinstance(item, nnx.Variable):
+                    take(f"{prefix}{k}", item)
             return
         layer = next((c for c in type(obj).__mro__ if c in layer_maps), None)  # a subclass of the file's too
         claimed: set[str] = set()

@@ -29,6 +29,7 @@ from torch2jax.handlers import (  # noqa: F401  (imported for registration)
     resampling,
     reshaping,
     shapes,
+    views,
     torchscript,
     training,
 )

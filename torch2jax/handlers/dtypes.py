@@ -38,6 +38,9 @@ def device(rule, node, state, receiver):
         dtype_of = isinstance(target, cst.Attribute) and target.attr.value == "dtype"  # x.to(y.dtype)
         if dtype_of or (dotted and dotted.startswith("jnp.") and dotted[4:].rstrip("_") in DTYPE_NAMES):
             return call(cst.Attribute(value=receiver, attr=cst.Name("astype")), [target])
+        if (isinstance(target, cst.Attribute) and target.attr.value == "dtype") or (
+                isinstance(target, cst.Name) and "dtype" in target.value):  # `.to(x.dtype)`, `.to(dtype)`
+            return call(cst.Attribute(value=receiver, attr=cst.Name("astype")), [target])
         if target is None:  # `.to()`, `.to(non_blocking=True)`: neither moved nor cast, the tensor itself
             pass
         elif literal(target) is MISSING and not (isinstance(target, cst.Name) and "device" in target.value):

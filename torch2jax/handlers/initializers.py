@@ -65,9 +65,15 @@ def init(rule, node, state, receiver):
         array = variable
     elif isinstance(target, cst.Name):
         axes, array, variable = ", in_axis=1, out_axis=0", target, None
+    elif _own_parameter(state, target):  # `nn.init.trunc_normal_(self.pos_embedding, std=.02)`: torch's layout
+        if target.attr.value == "data":  # `self.cls_token.data.normal_(...)`
+            target = target.value
+        axes, array, variable = ", in_axis=1, out_axis=0", target, target
+    elif _fresh_array(target) is not None:
+        return _fresh_value(rule, bound, state, target, *_fresh_array(target))
     else:
-        raise Unsupported("T2J302", f"`{rule.torch}` on `{code_of(target)}`: only a layer's parameter or a plain "
-                          "variable can be initialised in place")
+        raise Unsupported("T2J302", f"`{rule.torch}` on `{code_of(target)}`: only a layer's parameter, a plain "
+                          "variable or a new array (`torch.zeros(...).uniform_()`) can be initialised in place")
     kind = rule.const["init"]
     shape, dtype = f"{code_of(array)}.shape", f"{code_of(array)}.dtype"
     if kind in ("zeros", "ones"):
@@ -89,6 +95,60 @@ def init(rule, node, state, receiver):
     state.init_targets[id(result)] = variable if variable is not None else target
     state.keep_alive.append(result)
     return result
+
+
+def _own_parameter(state, target) -> bool:
+    """``self.<attr>`` set to ``nn.Parameter(...)`` by the module (or a base in the file): an nnx.Param
+    stored as torch stores it."""
+    from torch2jax.analyze import mro
+
+    cls = state.scope.cls
+    if isinstance(target, cst.Attribute) and target.attr.value == "data":
+        target = target.value
+    return (isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value == "self"
+            and cls is not None and any(target.attr.value in state.facts.parameters.get(c, ()) for c in mro(state.facts, cls)))
+
+
+FRESH = {"jnp.zeros", "jnp.ones", "jnp.empty", "jnp.full"}
+
+
+def _fresh_array(node) -> tuple[str, str] | None:
+    """(shape, dtype) of a new array nothing else refers to, ``jnp.zeros((1, 1, dim))`` (translated from
+    ``torch.zeros(1, 1, dim)``): initialising it in place is making it with those values."""
+    if (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "astype"
+            and len(node.args) == 1 and _fresh_array(node.func.value) is not None):  # torch.zeros(n).float()
+        return _fresh_array(node.func.value)[0], code_of(node.args[0].value)
+    if not (isinstance(node, cst.Call) and code_of(node.func) in FRESH and node.args and not node.args[0].keyword
+            and not node.args[0].star):
+        return None
+    dtype_at = 2 if code_of(node.func) == "jnp.full" else 1
+    dtype = next((a.value for a in node.args if a.keyword is not None and a.keyword.value == "dtype"), None)
+    if dtype is None and len(node.args) > dtype_at and not node.args[dtype_at].keyword:
+        dtype = node.args[dtype_at].value
+    return code_of(node.args[0].value), code_of(dtype) if dtype is not None else "jnp.float32"
+
+
+def _fresh_value(rule, bound: dict, state, fresh: cst.Call, shape: str, dtype: str) -> cst.BaseExpression:
+    """``torch.zeros(2, n).uniform_(0, 1)`` -> ``jax.random.uniform(key, (2, n), jnp.float32, minval=0, maxval=1)``;
+    ``torch.zeros(1, 1, d).fill_(eps)`` -> ``jnp.full((1, 1, d), eps, jnp.float32)``."""
+    kind = rule.const["init"]
+    if kind in ("zeros", "ones"):
+        value = f"jnp.{kind}({shape}, {dtype})"
+    elif kind == "constant":
+        value = f"jnp.full({shape}, {code_of(bound['val'])}, {dtype})"
+    elif kind in ("uniform", "normal", "trunc_normal"):
+        key = state.key_expr()
+        if key is None:
+            raise Unsupported("T2J203", f"`{rule.torch}` needs a random key; pass an nnx.Rngs into this function")
+        made = fresh.func.value if code_of(fresh.func).endswith(".astype") else fresh
+        if not isinstance(made.args[0].value, (cst.Tuple, cst.List)):  # `jnp.zeros(n)`: n may be a size or a shape
+            shape = f"{code_of(made)}.shape"
+        value = _random(rule, kind, bound, code_of(key), shape, dtype, "")
+    else:
+        raise Unsupported("T2J302", f"`{rule.torch}` on a new array is not translated (its fans need a layer's layout)")
+    for name in ("jax.random.normal", "jax.numpy.zeros"):
+        state.imports.ref(name)
+    return expr(value)
 
 
 def _random(rule, kind: str, bound: dict, key: str, shape: str, dtype: str, axes: str) -> str:
@@ -114,12 +174,15 @@ def _random(rule, kind: str, bound: dict, key: str, shape: str, dtype: str, axes
         a = _number(bound.get("a"), "a") if "a" in bound else 0.0
         nonlinearity = literal(bound["nonlinearity"]) if "nonlinearity" in bound else "leaky_relu"
         mode = literal(bound["mode"]) if "mode" in bound else "fan_in"
-        if nonlinearity is MISSING or mode is MISSING or isinstance(a, str):
+        if nonlinearity is MISSING or mode is MISSING or (isinstance(a, str) and nonlinearity != "leaky_relu"):
             raise Unsupported("T2J302", f"`{rule.torch}`: mode, nonlinearity and a must be literals to translate")
-        g = gain(nonlinearity, a)
-        if g is None:
-            raise Unsupported("T2J302", f"`{rule.torch}` with nonlinearity={nonlinearity!r} is not translated")
-        scale = _square(g)
+        if isinstance(a, str):  # `a=math.sqrt(5)` (torch's own Linear reset): gain ** 2 = 2 / (1 + a ** 2)
+            scale = f"2.0 / (1 + {_group(a)} ** 2)"
+        else:
+            g = gain(nonlinearity, a)
+            if g is None:
+                raise Unsupported("T2J302", f"`{rule.torch}` with nonlinearity={nonlinearity!r} is not translated")
+            scale = _square(g)
     distribution = "uniform" if kind.endswith("uniform") else "normal"
     return (f"jax.nn.initializers.variance_scaling({scale}, {mode!r}, {distribution!r}{axes})"
             f"({key}, {shape}, {dtype})")

@@ -41,8 +41,8 @@ def sequential(rule, node, state, receiver):
 
 @handler("module_list")
 def module_list(rule, node, state, receiver):
-    if len(node.args) > 1 or (node.args and node.args[0].keyword and node.args[0].keyword.value != "modules"):
-        raise Unsupported("T2J102", "nn.ModuleList takes one iterable of modules")
+    if len(node.args) > 1 or (node.args and node.args[0].keyword and node.args[0].keyword.value not in rule.signature):
+        raise Unsupported("T2J102", f"`{rule.torch}` takes one iterable of {rule.signature[0]}")
     args = [a.with_changes(keyword=None, equal=cst.MaybeSentinel.DEFAULT) for a in node.args]
     return node.with_changes(func=state.imports.ref(rule.target), args=args)
 

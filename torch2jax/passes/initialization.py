@@ -18,7 +18,7 @@ def assign_initialised(state: State, original: cst.Expr, updated: cst.Expr):
     target = state.init_targets.get(id(updated.value))
     if target is None:
         return None
-    if isinstance(target, cst.Name):
+    if isinstance(target, cst.Name) and id(target) not in state.variable_names:
         return cst.Assign([cst.AssignTarget(target)], updated.value)
     element = cst.SubscriptElement(cst.Index(cst.Ellipsis()))
     return cst.Assign([cst.AssignTarget(cst.Subscript(value=target, slice=[element]))], updated.value)

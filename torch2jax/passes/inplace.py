@@ -122,6 +122,8 @@ def functional_update(state: State, original, updated, target: cst.Subscript, op
         return updated
     if state.qualify(target.value) is not None:  # an imported object (a registry) changes where it lives
         return updated
+    if target.value.value == "self" and state.self_is_an_instance:  # `self[name] = module` in a container subclass
+        return updated
     name = target.value
     at = cst.Subscript(value=cst.Attribute(value=name, attr=cst.Name("at")), slice=target.slice)
     new_value = call(cst.Attribute(value=at, attr=cst.Name(op)), [value])

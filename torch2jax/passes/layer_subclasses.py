@@ -18,6 +18,7 @@ import libcst as cst
 
 from torch2jax.analyze import layer_base, mro, subclassable
 from torch2jax.arguments import bind, build, target_arguments
+from torch2jax.containers import CONTAINERS
 from torch2jax.layer_values import keeps_signature
 from torch2jax.passes.module_classes import _is_super_call
 from torch2jax.handlers.support import defined_class
@@ -39,7 +40,8 @@ def unsupported_layer_base(state: State, node: cst.ClassDef) -> None:
     for base in node.bases:
         qname = state.qualify(base.value)
         rule = state.rules.get(qname) if qname else None
-        if rule is not None and rule.kind == "layer" and not subclassable(rule) and len(state.scopes) == 1:
+        if (rule is not None and rule.kind == "layer" and not subclassable(rule) and len(state.scopes) == 1
+                and qname not in CONTAINERS):  # nn.Sequential / ModuleList / ModuleDict: passes.module_containers
             state.inner.add(id(base.value))  # reported here, not again as a torch name used as a value
             state.report("T2J901", f"`{node.name.value}` subclasses `{qname}`, which is translated where it is built "
                                    "(NCHW transposes, or a handler), not as a class to derive from; left as is",

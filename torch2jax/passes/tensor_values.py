@@ -5,8 +5,10 @@ The generated list in ``rules/untranslated.toml`` is reported on any receiver; i
 methods whose names are just as common on Python objects (``add``, ``index``, ``values``), which
 would be noise on a set or a dict. Those are reported here, where the receiver is known to be a
 tensor: a parameter of ``forward``, or a name assigned the result of a torch call, of a layer of
-the module (``self.fc(x)``), or of an expression on such a name (found flow-insensitively, per
-function).
+the module (``self.fc(x)``), of one of the file's functions returning a tensor, or of an expression
+on such a name (found flow-insensitively, per function); and a parameter of a function or method
+that the file's calls give a known tensor (SimpleViT1d's ``posemb_sincos_1d(patches)``, called with
+the patch embeddings: ``patches.device`` there is JAX's default device too).
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ AMBIGUOUS = frozenset({
 })
 
 _KNOWN: "weakref.WeakKeyDictionary[State, dict[int, frozenset]]" = weakref.WeakKeyDictionary()
+_RETURNS: "weakref.WeakKeyDictionary[State, dict[int, bool]]" = weakref.WeakKeyDictionary()
+_SITES: "weakref.WeakKeyDictionary[State, dict]" = weakref.WeakKeyDictionary()
 _PARAMETERS: "weakref.WeakKeyDictionary[State, dict[str, frozenset]]" = weakref.WeakKeyDictionary()
 
 
@@ -50,26 +54,127 @@ def _names(target) -> list[str]:
     return []
 
 
-def _reads_tensor(state: State, node, known: set[str]) -> bool:
-    """The expression is a tensor if it is a torch call, a layer's call, or built from a known tensor."""
+# torch functions whose result is not a tensor (a dtype, a count, a flag).
+NOT_TENSORS = frozenset({"torch.get_default_dtype", "torch.is_tensor", "torch.is_floating_point", "torch.numel",
+                         "torch.finfo", "torch.iinfo", "torch.Size", "torch.is_grad_enabled", "torch.manual_seed",
+                         "torch.is_complex", "torch.typename", "torch.set_default_dtype"})
+
+
+def _reads_tensor(state: State, node, known, where=None) -> bool:
+    """The expression is a tensor if it is a torch call, a layer's call, a call of one of the file's
+    functions returning one, or built from a known tensor. ``where``: the (class, function) it is in,
+    when that is not the one being walked."""
     if isinstance(node, cst.Name):
         return node.value in known
     if isinstance(node, cst.Call):
         func = node.func
         qname = state.qualify(func)
         if qname is not None:
-            return qname.startswith("torch.") and qname.split(".")[1] not in ("nn", "optim", "utils", "device")
+            return (qname.startswith("torch.") and qname.split(".")[1] not in ("nn", "optim", "utils", "device", "cuda",
+                                                                              "backends", "jit")
+                    and qname not in NOT_TENSORS)
+        if isinstance(func, cst.Name) and (None, func.value) in state.facts.functions \
+                and func.value not in state.scope.shadowed:
+            return returns_tensor(state, state.facts.functions[(None, func.value)])
         if isinstance(func, cst.Attribute):
-            holder = state.holds(func)
+            if where is None:
+                holder = state.holds(func)
+            else:
+                holder = state.facts.holds(where[0] if where[0] in state.facts.module_classes else None, where, func)
             if holder is not None and holder.kind == "layer":
                 return True
-            return _reads_tensor(state, func.value, known)  # x.view(...), x.sum()
+            return _reads_tensor(state, func.value, known, where)  # x.view(...), x.sum()
         return False
     if isinstance(node, cst.BinaryOperation):
-        return _reads_tensor(state, node.left, known) or _reads_tensor(state, node.right, known)
+        return _reads_tensor(state, node.left, known, where) or _reads_tensor(state, node.right, known, where)
     if isinstance(node, (cst.Subscript, cst.UnaryOperation)):
-        return _reads_tensor(state, node.value if isinstance(node, cst.Subscript) else node.expression, known)
+        return _reads_tensor(state, node.value if isinstance(node, cst.Subscript) else node.expression, known, where)
     return False
+
+
+def _key_of(state: State, func: cst.FunctionDef):
+    """(class or None, name) of a module-level function or a method; None for a nested function."""
+    key = (None, func.name.value)
+    if state.facts.functions.get(key) is func:
+        return key
+    return next((k for k, f in state.facts.functions.items() if f is func), None)
+
+
+def returns_tensor(state: State, func: cst.FunctionDef) -> bool:
+    """One of the function's ``return`` statements gives a tensor (``posemb_sincos_2d``'s ``pe.type(dtype)``)."""
+    table = _RETURNS.setdefault(state, {})
+    if id(func) in table:
+        return table[id(func)]
+    table[id(func)] = False  # while it is being found: a recursive call says nothing
+    returns = []
+
+    class _Returns(cst.CSTVisitor):
+        def visit_FunctionDef(self, node):
+            return node is func
+
+        def visit_ClassDef(self, node):
+            return False
+
+        def visit_Lambda(self, node):
+            return False
+
+        def visit_Return(self, node):
+            if node.value is not None:
+                returns.append(node.value)
+
+    visit(func, _Returns())
+    known = known_tensors(state, func)
+    table[id(func)] = any(_reads_tensor(state, value, known, _key_of(state, func)) for value in returns)
+    state.keep_alive.append(func)
+    return table[id(func)]
+
+
+def _call_sites(state: State) -> dict:
+    """(class or None, function name) -> [(the function or method making the call, the call)] over the
+    file: ``f(...)`` for a module-level function, ``self.f(...)`` for a method of the caller's class."""
+    found = _SITES.get(state)
+    if found is not None:
+        return found
+    found = {}
+    facts = state.facts
+    for (cls, _), caller in facts.functions.items():
+        owners = mro(facts, cls) if cls in facts.module_classes else [cls] if cls else []
+
+        class _Calls(cst.CSTVisitor):
+            def visit_ClassDef(self, node):
+                return False
+
+            def visit_Call(self, node: cst.Call) -> None:
+                func = node.func
+                if isinstance(func, cst.Name) and (None, func.value) in facts.functions:
+                    found.setdefault((None, func.value), []).append((caller, node))
+                elif isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self":
+                    for owner in owners:
+                        if (owner, func.attr.value) in facts.functions:
+                            found.setdefault((owner, func.attr.value), []).append((caller, node))
+                            break
+
+        visit(caller.body, _Calls())
+    _SITES[state] = found
+    return found
+
+
+def _tensor_arguments(state: State, func: cst.FunctionDef, key) -> set[str]:
+    """Parameters every call site of the file gives a known tensor to, at least one (found flow-insensitively)."""
+    params = [p.name.value for p in (*func.params.posonly_params, *func.params.params)]
+    if key[0] is not None:
+        params = params[1:]  # self
+    names: set[str] = set()
+    for caller, site in _call_sites(state).get(key, ()):
+        known = known_tensors(state, caller)
+        where = _key_of(state, caller)
+        for i, a in enumerate(site.args):
+            if a.star:
+                break
+            name = a.keyword.value if a.keyword is not None else (params[i] if i < len(params) else None)
+            if name is not None and _reads_tensor(state, a.value, known, where):
+                names.add(name)
+    return names
 
 
 def known_tensors(state: State, func: cst.FunctionDef) -> frozenset:
@@ -77,9 +182,15 @@ def known_tensors(state: State, func: cst.FunctionDef) -> frozenset:
     found = table.get(id(func))
     if found is not None:
         return found
+    table[id(func)] = frozenset()  # while it is being found (a call site in a function that calls back)
     known: set[str] = set()
-    if func.name.value == "forward" and state.scope.cls is not None:
+    key = _key_of(state, func)
+    if key is None and func.name.value == "forward" and state.scope.cls is not None:
+        key = (state.scope.cls, "forward")
+    if key is not None and key[1] == "forward" and key[0] in state.facts.module_classes:
         known.update(p.name.value for p in func.params.params[1:])
+    elif key is not None and key[1] != "__init__":  # a constructor's arguments are its configuration
+        known.update(_tensor_arguments(state, func, key))
     assigns = []
 
     class _Collect(cst.CSTVisitor):
@@ -97,7 +208,7 @@ def known_tensors(state: State, func: cst.FunctionDef) -> frozenset:
     while changed:
         changed = False
         for targets, value in assigns:
-            if not set(targets) <= known and _reads_tensor(state, value, known):
+            if not set(targets) <= known and _reads_tensor(state, value, known, key):
                 known.update(targets)
                 changed = True
     table[id(func)] = frozenset(known)

@@ -13,7 +13,7 @@ pytest.importorskip("jax")
 from hypothesis import given, strategies as st  # noqa: E402
 
 from numeric import covers  # noqa: E402
-from properties import FEW, SETTINGS, check, data  # noqa: E402
+from properties import FEW, HEADER, SETTINGS, check, data  # noqa: E402
 from strategies import call_args  # noqa: E402
 
 BATCHNORM = ("T2J104",)  # BatchNorm's running variance: Flax keeps the biased estimate (reported, approximate)
@@ -247,3 +247,54 @@ def test_transformer(heads, head_dim, encoders, decoders, ff, batch_first, norm_
     pad = np.array([[False] * 4, [False, False, True, True]])
     check(outputs, {"s": data(shape(4), seed), "t": data(shape(3), seed + 1), "p": pad}, {"t": f"nn.Transformer({args})"},
           tol=5e-5)
+
+
+@covers("torch.nn.RMSNorm")
+@FEW
+@given(c=st.integers(1, 6), eps=st.sampled_from([None, 1e-6, 1e-3, 0.1]), affine=st.sampled_from([None, True, False]),
+       batch=st.sampled_from([(), (3,), (2, 2)]), scale=st.sampled_from([1e-2, 1.0, 10.0]), seed=st.integers(0, 9))
+def test_rms_norm(c, eps, affine, batch, scale, seed):
+    args = call_args(eps=eps, elementwise_affine=affine)
+    layers = {"norm": f"nn.RMSNorm({c}{', ' if args else ''}{args})", "norm_list": f"nn.RMSNorm([{c}], {call_args(eps=eps)})"}
+    check(["self.norm(x)", "self.norm_list(x) * 2"], {"x": data(batch + (c,), seed, scale)}, layers, allow=("T2J101",),
+          tol=5e-5)
+
+
+@covers("torch.nn.Unfold", "torch.nn.functional.unfold")
+@FEW
+@given(c=st.integers(1, 3), size=st.tuples(st.integers(5, 8), st.integers(5, 8)), k=st.sampled_from([1, 2, 3, (2, 3)]),
+       dilation=st.sampled_from([None, 1, 2, (1, 2)]), padding=st.sampled_from([None, 0, 1, (1, 0)]),
+       stride=st.sampled_from([None, 1, 2, (2, 1)]), seed=st.integers(0, 9))
+def test_unfold(c, size, k, dilation, padding, stride, seed):
+    args = call_args(dilation=dilation, padding=padding, stride=stride)
+    extra = f", {args}" if args else ""
+    layers = {"unfold": f"nn.Unfold({k!r}{extra})", "unfold_kw": f"nn.Unfold(kernel_size={k!r}{extra})"}
+    outputs = ["self.unfold(x)", "self.unfold_kw(x) * 2", f"F.unfold(x, {k!r}{extra})",
+               f"F.unfold(x, kernel_size={k!r}{extra})"]
+    check(outputs, {"x": data((2, c) + size, seed)}, layers)
+
+
+@covers("torch.nn.ParameterList", "torch.nn.ParameterDict")
+@FEW
+@given(n=st.integers(1, 3), f=st.integers(1, 4), seed=st.integers(0, 9))
+def test_parameter_containers(n, f, seed):
+    layers = {"scales": f"nn.ParameterList([nn.Parameter(torch.ones({f}) * (k + 1)) for k in range({n})])",
+              "extra": f"nn.ParameterDict({{'shift': nn.Parameter(torch.zeros({f})), 'gain': nn.Parameter(torch.ones({f}))}})"}
+    body = "h = x\nfor s in self.scales:\n    h = h * s"
+    outputs = ["h", "x * self.scales[0] + self.scales[-1]", "x * self.extra['gain'] + self.extra['shift']"]
+    check(outputs, {"x": data((3, f), seed)}, layers, body=body)
+
+
+@covers("torch.utils.checkpoint.checkpoint")
+@FEW
+@given(fin=st.integers(1, 4), fout=st.integers(1, 4), preserve=st.sampled_from([None, True, False]), seed=st.integers(0, 9))
+def test_activation_checkpointing(fin, fout, preserve, seed):
+    # (torch's reentrant variant, its default, refuses torch.autograd.grad: use_reentrant=False as torch advises)
+    extra = ", " + call_args(use_reentrant=False, preserve_rng_state=preserve)
+    body = "def run(a, b):\n    return torch.tanh(self.fc(a)) + b.sum()"
+    outputs = [f"torch.utils.checkpoint.checkpoint(torch.tanh, x{extra})",
+               f"torch.utils.checkpoint.checkpoint(self.fc, x{extra})",
+               f"torch.utils.checkpoint.checkpoint(lambda t: self.fc(t) * 2, x{extra})",
+               f"torch.utils.checkpoint.checkpoint(run, x, y{extra})"]
+    check(outputs, {"x": data((3, fin), seed), "y": data((2,), seed + 1)}, {"fc": f"nn.Linear({fin}, {fout})"},
+          body=body, header=HEADER + "import torch.utils.checkpoint\n")

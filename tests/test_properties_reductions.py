@@ -76,7 +76,7 @@ def test_max_min_argmax(case, seed, other_shape):
     check(outputs, {"x": data(shape, seed), "y": data(y_shape, seed + 1)})
 
 
-@covers("Tensor.std", "Tensor.var")
+@covers("Tensor.std", "Tensor.var", "torch.std", "torch.var")
 @SETTINGS
 @given(case=reduction(), unbiased=st.sampled_from([None, True, False]), correction=st.sampled_from([None, 0, 1, 2]),
        seed=st.integers(0, 9))
@@ -94,9 +94,12 @@ def test_std_var(case, unbiased, correction, seed):
         keepdim = None
     args = call_args(dim=dim, unbiased=unbiased, keepdim=keepdim, correction=correction)
     # (the standard deviation of one value has no derivative: left out there)
-    outputs = [f"x.std({args})", f"x.var({args})"] if n > 1 else [f"x.var({args})"]
+    comma = ", " if args else ""
+    outputs = [f"x.std({args})", f"x.var({args})", f"torch.std(x{comma}{args})"] if n > 1 else [f"x.var({args})"]
+    outputs.append(f"torch.var(x{comma}{args})")
     if isinstance(dim, int) and unbiased is not None and correction is None:
-        outputs += [f"x.var({dim}, {unbiased})", f"x.std({dim}, {unbiased}, {bool(keepdim)})"]
+        outputs += [f"x.var({dim}, {unbiased})", f"x.std({dim}, {unbiased}, {bool(keepdim)})",
+                    f"torch.var(x, {dim}, {unbiased}, {bool(keepdim)})"]
     check(outputs, {"x": data(shape, seed) + 1.0}, tol=5e-5)
 
 

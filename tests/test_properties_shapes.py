@@ -88,7 +88,7 @@ def test_axes(shape, data_, seed):
     check(outputs, {"x": data(shape, seed)}, allow=("T2J301",))
 
 
-@covers("Tensor.repeat", "Tensor.repeat_interleave", "torch.repeat_interleave", "Tensor.expand_as", "torch.tril",
+@covers("Tensor.repeat", "Tensor.repeat_interleave", "torch.repeat_interleave", "Tensor.expand_as", "Tensor.expand", "torch.tril",
         "Tensor.tril", "torch.triu", "Tensor.triu")
 @SETTINGS
 @given(shape=shapes(), data_=st.data(), seed=st.integers(0, 9))
@@ -108,10 +108,15 @@ def test_repeats_and_triangles(shape, data_, seed):
         if diagonal is not None:
             outputs += [f"torch.tril(x, {diagonal})", f"x.triu({diagonal})"]
     b_shape = tuple(s if data_.draw(st.booleans()) else 1 for s in shape)[data_.draw(st.integers(0, rank)):]
+    # expand: -1 keeps b's side, a 1 grows to x's, new leading sides are added
+    sizes = [s if k < rank - len(b_shape) or data_.draw(st.booleans()) else -1 for k, s in enumerate(shape)]
+    lead = data_.draw(st.lists(st.integers(1, 3), max_size=2))
+    outputs += [f"b.expand({', '.join(map(str, lead + sizes))})", f"b.expand({tuple(sizes)})", "b.expand(*x.shape)",
+                "b.expand(x.size())"]
     check(outputs, {"x": data(shape, seed), "b": data(b_shape, seed + 1)})
 
 
-@covers("torch.cat", "torch.stack", "torch.chunk", "Tensor.chunk", "Tensor.split")
+@covers("torch.cat", "torch.stack", "torch.chunk", "Tensor.chunk", "Tensor.split", "torch.unbind", "Tensor.unbind")
 @SETTINGS
 @given(shape=shapes(), data_=st.data(), seed=st.integers(0, 9))
 def test_join_and_split(shape, data_, seed):
@@ -132,7 +137,8 @@ def test_join_and_split(shape, data_, seed):
                f"torch.concatenate([x], {d})", f"torch.stack([x, x * 2], {new})", f"torch.stack((x,))",
                f"torch.stack([x, x], dim={new})", f"torch.chunk(x, {chunks}, {d})", f"x.chunk({chunks}, dim={d})",
                f"x.chunk({chunks})" if shape[0] % chunks == 0 else "x.chunk(1)",
-               f"x.split({size}, {d})", f"x.split({size}, dim={d})", f"x.split({sizes}, {d})", f"x.split({size})"]
+               f"x.split({size}, {d})", f"x.split({size}, dim={d})", f"x.split({sizes}, {d})", f"x.split({size})",
+               f"torch.unbind(x, {d})", f"torch.unbind(x, dim={d})", "x.unbind()", f"x.unbind(dim={d})", f"x.unbind({d})"]
     check(outputs, {"x": data(shape, seed), "y": data(tuple(other), seed + 1)})
 
 

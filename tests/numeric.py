@@ -39,6 +39,18 @@ def max_error(a, b) -> float:
     return float(np.max(np.abs(a - b))) if a.size else 0.0
 
 
+def model_file(tmp_path_factory, name: str, source: str):
+    """``source`` written to ``name`` in a new temporary directory, for a module-scoped fixture that
+    verifies it (skipped without torch and flax)."""
+    import pytest
+
+    pytest.importorskip("torch")
+    pytest.importorskip("flax")
+    path = tmp_path_factory.mktemp(name.removesuffix(".py")) / name
+    path.write_text(source)
+    return path
+
+
 def verified(tmp_path, source: str, model: str, inputs: list, **options):
     """``torch2jax.verify`` on ``source`` written to a file (skipped without torch and flax)."""
     import pytest

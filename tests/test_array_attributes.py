@@ -5,6 +5,7 @@ forward that reads its argument's device."""
 
 import pytest
 
+from numeric import model_file
 from torch2jax import convert_source
 
 MODEL = '''
@@ -57,12 +58,9 @@ def test_array_attributes_are_data_and_helper_arguments_are_tensors():
 
 @pytest.fixture(scope="module")
 def check(tmp_path_factory):
-    pytest.importorskip("torch")
-    pytest.importorskip("flax")
+    source = model_file(tmp_path_factory, "tagger.py", MODEL)
     from torch2jax.verify import verify
 
-    source = tmp_path_factory.mktemp("arrays") / "tagger.py"
-    source.write_text(MODEL)
     return lambda translated=None: verify(source, "Tagger()", ["float32[2,6,8]"], translated=translated)
 
 

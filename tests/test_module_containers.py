@@ -7,6 +7,7 @@ add_module, checkpoint(closure, *inputs) over a closure reaching self."""
 import pytest
 
 from conftest import converted_twice
+from numeric import model_file
 from torch2jax import convert_source
 
 MODEL = '''
@@ -133,12 +134,8 @@ def test_a_closure_reaching_self_takes_it_under_remat():
 
 @pytest.fixture(scope="module")
 def verified(tmp_path_factory):
-    pytest.importorskip("torch")
-    pytest.importorskip("flax")
+    source = model_file(tmp_path_factory, "net.py", MODEL)
     from torch2jax.verify import verify
-
-    source = tmp_path_factory.mktemp("containers") / "net.py"
-    source.write_text(MODEL)
 
     def run(model, translated=None):
         return verify(source, model, ["float32[2,3,16,16]"], translated=translated)

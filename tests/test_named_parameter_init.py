@@ -4,6 +4,7 @@ variable assigned in place; what cannot be mapped exactly stays reported."""
 
 import pytest
 
+from numeric import model_file
 from torch2jax import convert_source
 
 MODEL = '''
@@ -83,11 +84,7 @@ def _stds(model, named):
 
 @pytest.fixture(scope="module")
 def modules(tmp_path_factory):
-    pytest.importorskip("torch")
-    pytest.importorskip("flax")
-    source = tmp_path_factory.mktemp("gpt") / "tiny_lm.py"
-    source.write_text(MODEL)
-    return source
+    return model_file(tmp_path_factory, "tiny_lm.py", MODEL)
 
 
 def _jax_model(code: str):

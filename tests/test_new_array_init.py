@@ -5,6 +5,7 @@ vit-pytorch's CaiT: `torch.zeros(1, 1, dim).fill_(eps)` as a parameter's start a
 
 import pytest
 
+from numeric import model_file
 from torch2jax import convert_source
 
 MODEL = '''
@@ -69,12 +70,9 @@ def test_a_forward_drawing_through_a_helper_uses_the_modules_stream():
 
 @pytest.fixture(scope="module")
 def check(tmp_path_factory):
-    pytest.importorskip("torch")
-    pytest.importorskip("flax")
+    source = model_file(tmp_path_factory, "stack.py", MODEL)
     from torch2jax.verify import verify
 
-    source = tmp_path_factory.mktemp("fresh") / "stack.py"
-    source.write_text(MODEL)
     return lambda translated=None: verify(source, "Stack()", ["float32[2,4,8]"], translated=translated)
 
 

@@ -213,3 +213,38 @@ def test_torch_attributes_and_flatten_parameters():
     j.eval()
     expected = t(torch.from_numpy(x)).detach().numpy()
     assert np.abs(np.asarray(j(jnp.asarray(x))) - expected).max() <= TOL
+
+
+LANGUAGE_MODEL = """
+import torch.nn as nn
+
+
+class LM(nn.Module):
+    def __init__(self, vocab, hidden, layers):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, hidden)
+        self.rnn = nn.LSTM(hidden, hidden, layers)
+        self.out = nn.Linear(hidden, vocab)
+
+    def forward(self, tokens, hidden):
+        output, (h, c) = self.rnn(self.embed(tokens), hidden)
+        return self.out(output), (h, c)
+"""
+
+
+def test_verify_takes_an_lstm_state_as_one_tuple_input(tmp_path):
+    """``forward(tokens, hidden)`` with ``hidden = (h, c)`` (the PyTorch examples' word language model):
+    the tuple input spec draws both arrays; a translation that swaps them is caught."""
+    from numeric import verified
+
+    state = "(float32[2,3,8],float32[2,3,8])"
+    report = verified(tmp_path, LANGUAGE_MODEL, "LM(20, 8, 2)", ["int64[5,3]:0..20", state])
+    assert report.ok, report.table()
+    assert report.inputs[1] == state
+    names = {t["name"] for t in report.stages["numeric"]["tensors"]}
+    assert {"grad:rnn.weight_hh_l1", "grad:embed.weight"} <= names and len(names) >= 10, names
+    swapped = tmp_path / "swapped.py"
+    code = convert_source(LANGUAGE_MODEL).code
+    assert "self.rnn(self.embed(tokens), hidden)" in code
+    swapped.write_text(code.replace("self.rnn(self.embed(tokens), hidden)", "self.rnn(self.embed(tokens), hidden[::-1])"))
+    assert not verified(tmp_path, LANGUAGE_MODEL, "LM(20, 8, 2)", ["int64[5,3]:0..20", state], translated=swapped).ok

@@ -230,9 +230,22 @@ def test_input_specs():
     assert not np.array_equal(make_inputs(specs[:1], seed=1)[0], a[0])
 
 
+def test_tuple_input_spec():
+    """One input that is a tuple of arrays (an LSTM's (h, c)): drawn in order, the same for a seed."""
+    spec = parse_input_spec(" (float32[2,3,4], int64[2]:0..5) ")
+    assert spec.dtype == "tuple" and not spec.is_float
+    assert [(p.dtype, p.shape) for p in spec.parts] == [("float32", (2, 3, 4)), ("int64", (2,))]
+    assert [leaf.dtype for leaf in parse_input_spec("((float64[1],bool[1]),float32[2])").leaves()] == ["float64", "bool", "float32"]
+    (h, i), = make_inputs([spec], seed=0)
+    assert h.shape == (2, 3, 4) and h.dtype == np.float32 and i.dtype == np.int64 and 0 <= i.min() and i.max() < 5
+    again, = make_inputs([spec], seed=0)
+    assert np.array_equal(again[0], h) and np.array_equal(again[1], i)
+
+
 @pytest.mark.parametrize(
     "bad",
-    ["float32", "float16[2]", "float32[2,x]", "int64[2]:5..5", "int64[2]:0..1.5", "bool[2]:0..1", "float32(2,3)"],
+    ["float32", "float16[2]", "float32[2,x]", "int64[2]:5..5", "int64[2]:0..1.5", "bool[2]:0..1", "float32(2,3)",
+     "()", "(float32[2]", "float32[2])", "(float32[2],float16[3])"],
 )
 def test_bad_input_spec_raises(bad):
     with pytest.raises(VerifyError, match="bad input spec"):

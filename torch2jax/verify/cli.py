@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("source", metavar="SOURCE.py", help="the PyTorch file")
     parser.add_argument("--model", metavar="EXPR", help='expression building the model, e.g. "ResNet18()"')
     parser.add_argument("--input", action="append", default=[], metavar="SPEC",
-                        help="one model input (repeatable, in call order), e.g. float32[2,3,32,32] or int64[4,16]:0..10000")
+                        help="one model input (repeatable, in call order), e.g. float32[2,3,32,32], int64[4,16]:0..10000, or a tuple such as an LSTM state (float32[1,4,8],float32[1,4,8])")
     parser.add_argument("--translated", metavar="OUT.py",
                         help="use this translation instead of translating in memory (written there if missing)")
     parser.add_argument("--mode", choices=("train", "eval", "both"), default="both",

@@ -13,7 +13,8 @@ from torch2jax.verify.report import STAGES, VerifyReport
 from torch2jax.verify.rounding import (behavioral_suspect, rounding_suspect, settle_behavioral_with_float64,
                                        settle_with_float64, widened)
 from torch2jax.verify.sides import numerics
-from torch2jax.verify.specs import InputSpec, make_bindings, make_inputs, parse_batches, parse_data, parse_input_spec
+from torch2jax.verify.specs import (given_array, given_spec, make_bindings, make_inputs, parse_batches, parse_data,
+                                   parse_input_spec)
 
 
 def verify(
@@ -67,19 +68,13 @@ def verify(
     try:
         import flax  # noqa: F401
         import jax  # noqa: F401
-        import numpy as np
+        import numpy  # noqa: F401
         import torch  # noqa: F401
     except ImportError as exc:
         raise VerifyError(f"{exc.name or exc} is not installed; pip install 'torch2jax[verify]'") from None
-    specs = []
-    for item in inputs:
-        if isinstance(item, str):
-            specs.append(parse_input_spec(item))
-        else:
-            arr = np.asarray(item)
-            specs.append(InputSpec(f"{arr.dtype}{list(arr.shape)}", str(arr.dtype), tuple(arr.shape)))
+    specs = [parse_input_spec(item) if isinstance(item, str) else given_spec(item) for item in inputs]
     drawn = iter(make_inputs([s for s, item in zip(specs, inputs) if isinstance(item, str)], seed))
-    arrays = [next(drawn) if isinstance(item, str) else np.asarray(item) for item in inputs]
+    arrays = [next(drawn) if isinstance(item, str) else given_array(item) for item in inputs]
     bindings = make_bindings([parse_data(d) for d in data], [parse_batches(b) for b in batches], seed)
 
     report = VerifyReport(
@@ -110,7 +105,7 @@ def verify(
     behavioral = report.stages.get("behavioral", {})
     if behavioral_suspect(behavioral):  # the whole check again in float64, for the training it compares
         recheck = VerifyReport(report.source, report.model, report.inputs, mode=mode, rtol=rtol, atol=atol, seed=seed)
-        wide = [a.astype(np.float64) if a.dtype == np.float32 else a for a in arrays]
+        wide = widened(arrays)
         ctx64 = Context(recheck, source, torch_code, jax_code, is_call, specs, wide, translated, loss, rules,
                         perturb_constants)
         ctx64.optimizer, ctx64.scheduler, ctx64.steps = optimizer, scheduler, steps
@@ -120,7 +115,7 @@ def verify(
         settle_behavioral_with_float64(behavioral, recheck.stages.get("behavioral", {}), report.notes)
     if rounding_suspect(report.stages.get("numeric", {})):
         recheck = VerifyReport(report.source, report.model, report.inputs, mode=mode, rtol=rtol, atol=atol, seed=seed)
-        wide = [a.astype(np.float64) if a.dtype == np.float32 else a for a in arrays]
+        wide = widened(arrays)
         ctx64 = Context(recheck, source, torch_code, jax_code, is_call, specs, wide, translated, loss, rules,
                         perturb_constants)
         ctx64.bindings, ctx64.float64 = bindings, True

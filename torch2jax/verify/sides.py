@@ -22,7 +22,7 @@ class TorchSide:
         return x.numpy().copy()
 
     def inputs(self, arrays):
-        return [self.torch.from_numpy(a.copy()) for a in arrays]
+        return [_each(a, lambda x: self.torch.from_numpy(x.copy())) for a in arrays]
 
     def dropout_layers(self, model) -> list:
         nn = self.torch.nn
@@ -48,11 +48,16 @@ class JaxSide:
         return np.array(x)
 
     def inputs(self, arrays):
-        return [self.jnp.asarray(a) for a in arrays]  # int64 -> int32, float64 -> float32 without x64
+        return [_each(a, self.jnp.asarray) for a in arrays]  # int64 -> int32, float64 -> float32 without x64
 
     def dropout_layers(self, model) -> list:
         nnx = self.nnx
         return [n for _, n in nnx.iter_graph(model) if isinstance(n, (nnx.Dropout, nnx.MultiHeadAttention))]
+
+
+def _each(value, convert):
+    """``convert`` on an input array, or on each array of a tuple input."""
+    return tuple(_each(v, convert) for v in value) if isinstance(value, tuple) else convert(value)
 
 
 @contextlib.contextmanager

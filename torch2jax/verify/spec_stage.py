@@ -110,7 +110,7 @@ def run(ctx, st: dict) -> None:
     ctx.load_weights()
 
     ctx.t_in, ctx.j_in = T.inputs(ctx.arrays), J.inputs(ctx.arrays)
-    if any(s.dtype == "float64" for s in ctx.specs) and not J.jax.config.jax_enable_x64:
+    if any(leaf.dtype == "float64" for s in ctx.specs for leaf in s.leaves()) and not J.jax.config.jax_enable_x64:
         ctx.r.notes.append("float64 inputs are float64 in torch and float32 in JAX (jax_enable_x64 is off)")
     tmodel.eval()
     jmodel.eval()

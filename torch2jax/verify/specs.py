@@ -1,4 +1,5 @@
-"""Input specs (``float32[2,3,32,32]``, ``int64[4,16]:0..10000``) and the seeded arrays drawn from them."""
+"""Input specs (``float32[2,3,32,32]``, ``int64[4,16]:0..10000``, a tuple of them such as an LSTM's
+``(float32[2,3,16],float32[2,3,16])``) and the seeded arrays drawn from them."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ _SPEC_RE = re.compile(
 SPEC_HELP = (
     "DTYPE[SHAPE] or DTYPE[SHAPE]:LOW..HIGH, DTYPE one of float32, float64, int32, int64, bool; "
     "e.g. float32[2,3,32,32], int64[4,16]:0..10000 (integers in [LOW, HIGH), default 0..10), "
-    "float32[4,16]:-1e-3..1e-3 (uniform; without a range floats are standard normal)"
+    "float32[4,16]:-1e-3..1e-3 (uniform; without a range floats are standard normal); "
+    "(SPEC,SPEC,...) is one input that is a tuple of arrays, e.g. an LSTM's (h, c): (float32[2,3,16],float32[2,3,16])"
 )
 
 
@@ -30,14 +32,27 @@ class InputSpec:
     shape: tuple[int, ...]
     low: float | int | None = None
     high: float | int | None = None
+    parts: tuple[InputSpec, ...] = ()  # a tuple input (dtype "tuple"): its arrays' specs
 
     @property
     def is_float(self) -> bool:
+        """A float array (a tuple input is passed as it is: no input gradient is taken through it)."""
         return self.dtype.startswith("float")
+
+    def leaves(self) -> list[InputSpec]:
+        """The array specs: this one, or a tuple's parts."""
+        return [leaf for p in self.parts for leaf in p.leaves()] if self.dtype == "tuple" else [self]
 
 
 def parse_input_spec(text: str) -> InputSpec:
-    """``float32[2,3,32,32]``, ``int64[4,16]:0..10000``, ``bool[4,16]``; raises VerifyError."""
+    """``float32[2,3,32,32]``, ``int64[4,16]:0..10000``, ``bool[4,16]``, ``(float32[2,4],float32[2,4])``;
+    raises VerifyError."""
+    inner = text.strip()
+    if inner.startswith("(") or inner.endswith(")"):
+        if not (inner.startswith("(") and inner.endswith(")")) or not inner[1:-1].strip():
+            raise VerifyError(f"bad input spec {text!r}: a tuple input is (SPEC,SPEC,...), e.g. (float32[2,3,16],float32[2,3,16])")
+        parts = tuple(parse_input_spec(p) for p in _split_specs(inner[1:-1]))
+        return InputSpec(inner, "tuple", (), parts=parts)
     match = _SPEC_RE.match(text)
     if not match:
         raise VerifyError(f"bad input spec {text!r}: expected {SPEC_HELP}")
@@ -65,30 +80,48 @@ def parse_input_spec(text: str) -> InputSpec:
     return InputSpec(text.strip(), dtype, shape, low, high)
 
 
+def given_array(item):
+    """An input the caller gave as data: a numpy array, or a tuple of them (a tuple input)."""
+    import numpy as np
+
+    return tuple(given_array(v) for v in item) if isinstance(item, tuple) else np.asarray(item)
+
+
+def given_spec(item) -> InputSpec:
+    """The spec of an input given as data (see ``given_array``)."""
+    if isinstance(item, tuple):
+        parts = tuple(given_spec(v) for v in item)
+        return InputSpec("(" + ",".join(p.text for p in parts) + ")", "tuple", (), parts=parts)
+    arr = given_array(item)
+    return InputSpec(f"{arr.dtype}{list(arr.shape)}", str(arr.dtype), tuple(arr.shape))
+
+
 def make_inputs(specs: list[InputSpec], seed: int) -> list:
     """numpy arrays drawn once from ``numpy.random.default_rng(seed)``, in spec order."""
     import numpy as np
 
     rng = np.random.default_rng(seed)
-    out = []
-    for spec in specs:
+
+    def draw(spec: InputSpec):
+        if spec.dtype == "tuple":
+            return tuple(draw(p) for p in spec.parts)
         if spec.dtype == "bool":
-            out.append(rng.random(spec.shape) < 0.5)
-        elif spec.dtype.startswith("int"):
-            out.append(rng.integers(spec.low, spec.high, size=spec.shape, dtype=np.int64).astype(spec.dtype))
-        elif spec.low is not None:
-            out.append(rng.uniform(spec.low, spec.high, size=spec.shape).astype(spec.dtype))
-        else:
-            out.append(rng.standard_normal(spec.shape).astype(spec.dtype))
-    return out
+            return rng.random(spec.shape) < 0.5
+        if spec.dtype.startswith("int"):
+            return rng.integers(spec.low, spec.high, size=spec.shape, dtype=np.int64).astype(spec.dtype)
+        if spec.low is not None:
+            return rng.uniform(spec.low, spec.high, size=spec.shape).astype(spec.dtype)
+        return rng.standard_normal(spec.shape).astype(spec.dtype)
+
+    return [draw(spec) for spec in specs]
 
 
 def _split_specs(text: str) -> list[str]:
-    """``float32[4,3],int64[4]:0..10`` -> the two specs (commas inside brackets stay)."""
+    """``float32[4,3],int64[4]:0..10`` -> the two specs (commas inside brackets and parentheses stay)."""
     parts, depth, current = [], 0, ""
     for ch in text:
-        depth += ch == "["
-        depth -= ch == "]"
+        depth += ch in "[("
+        depth -= ch in "])"
         if ch == "," and depth == 0:
             parts.append(current)
             current = ""

@@ -56,12 +56,13 @@ def test_values_and_the_calls_that_build_them():
     for line in [
         "def __init__(self, dim, norm_layer: Optional[Callable[..., nnx.Module]] = None, "
         "act_layer=functools.partial(jax.nn.gelu, approximate=False), *, rngs: nnx.Rngs):",
-        "norm_layer = functools.partial(nnx.BatchNorm, momentum=0.9, axis=1)",
+        "norm_layer = functools.partial(nnx.BatchNorm, momentum=0.9, axis=1, use_fast_variance=False)",
         "self.norm = norm_layer(dim, rngs=rngs)",
         "self.act = act_layer if act_layer is jax.nn.relu else act_layer",
-        "norm_layer=functools.partial(nnx.LayerNorm, epsilon=1e-3)",
+        "norm_layer=functools.partial(nnx.LayerNorm, epsilon=1e-3, use_fast_variance=False)",
         "drop=functools.partial(jax.nn.leaky_relu, negative_slope=0.2)",
-        "self.block = Block(dim, norm_layer=functools.partial(nnx.BatchNorm, momentum=0.7, axis=1), act_layer=jax.nn.relu, rngs=rngs)",
+        "self.block = Block(dim, norm_layer=functools.partial(nnx.BatchNorm, momentum=0.7, axis=1, use_fast_variance=False), "
+        "act_layer=jax.nn.relu, rngs=rngs)",
         "self.act = drop",
         "return nnx.Sequential(nnx.Linear(dim, dim, rngs=rngs), norm_layer(dim, rngs=rngs))",
     ]:

@@ -9,7 +9,7 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("jax")
 
-from hypothesis import given, strategies as st  # noqa: E402
+from hypothesis import example, given, strategies as st  # noqa: E402
 
 from numeric import covers  # noqa: E402
 from properties import SETTINGS, check, data  # noqa: E402
@@ -80,6 +80,7 @@ def test_max_min_argmax(case, seed, other_shape):
 @SETTINGS
 @given(case=reduction(), unbiased=st.sampled_from([None, True, False]), correction=st.sampled_from([None, 0, 1, 2]),
        seed=st.integers(0, 9))
+@example(case=((1,), 0, None), unbiased=None, correction=None, seed=0)  # one value: the positional forms without std
 def test_std_var(case, unbiased, correction, seed):
     shape, dim, keepdim = case
     if correction is not None:
@@ -98,8 +99,9 @@ def test_std_var(case, unbiased, correction, seed):
     outputs = [f"x.std({args})", f"x.var({args})", f"torch.std(x{comma}{args})"] if n > 1 else [f"x.var({args})"]
     outputs.append(f"torch.var(x{comma}{args})")
     if isinstance(dim, int) and unbiased is not None and correction is None:
-        outputs += [f"x.var({dim}, {unbiased})", f"x.std({dim}, {unbiased}, {bool(keepdim)})",
-                    f"torch.var(x, {dim}, {unbiased}, {bool(keepdim)})"]
+        outputs += [f"x.var({dim}, {unbiased})", f"torch.var(x, {dim}, {unbiased}, {bool(keepdim)})"]
+        if n > 1:
+            outputs.append(f"x.std({dim}, {unbiased}, {bool(keepdim)})")
     check(outputs, {"x": data(shape, seed) + 1.0}, tol=5e-5)
 
 

@@ -287,6 +287,16 @@ def test_calls_with_few_or_no_arguments():
     assert "return obs, loss, model, x, x, nnx.Param(jnp.empty(0))" in code  # torch's Parameter() is empty
 
 
+def test_a_classs_own_method_named_like_a_tensor_method_without_its_arguments():
+    """torch's _inductor: `AuxLoadVecInfo.gather()`, a classmethod, is not Tensor.gather (which needs dim
+    and index): left alone, where it was an internal error (KeyError) before."""
+    source = ("import torch\n\n\nclass Info:\n    @classmethod\n    def gather(cls):\n        return cls()\n\n\n"
+              "def f(x, i):\n    return Info.gather(), x.gather(1, i), x.scatter()\n")
+    result = convert_source(source)
+    assert "return Info.gather(), x[tuple(jnp.indices(i.shape).at[1].set(i))], x.scatter()" in result.code
+    assert not [d for d in result.diagnostics if d.code == "T2J903"], [d.text() for d in result.diagnostics]
+
+
 def test_a_condition_over_several_lines_keeps_its_parentheses():
     source = (
         "import torch\n\n\ndef f(a, b, x):\n    if (\n        not a\n        - b\n    ):\n        x = torch.zeros(2)\n"

@@ -230,3 +230,16 @@ def test_where_a_tensor_lives_is_where_jax_computes():
     assert "if jax.default_backend() == 'gpu' and self.ngpu > 1:\n            return self.main(input)" in result.code
     assert [(d.code, d.handled) for d in result.diagnostics] == [("T2J902", True)]
     assert convert_source("import torch\n" + result.code).code.strip() == result.code.strip()
+
+
+def test_tensors_known_through_functions_calling_each_other_do_not_depend_on_what_was_asked_first():
+    """torch's _refs: `scalar_tensor` is called by two functions, one asking about its result before the
+    other's `a = scalar_tensor(...)` was seen. Found one by one, with a recursive question answered by
+    a guess, `late`'s `a` was not known as a tensor on the first conversion (`a.device` left as torch)
+    and was on the second, where `early`'s question was gone. Found together, it is known both times."""
+    source = ("import torch\n\n\ndef scalar(a, *, device=None):\n    return torch.full((), a, device=device)\n\n\n"
+              "def early(x):\n    y = scalar(1.0)\n    return y.device\n\n\n"
+              "def late(a, b):\n    a = scalar(a, device=b.device)\n    return a.device\n")
+    code = convert_source(source).code
+    assert "def late(a, b):\n    a = scalar(a, device=b.device)\n    return jax.devices()[0]\n" in code
+    assert convert_source(code).code == code

@@ -53,6 +53,13 @@ def bind(rule: Rule, node: cst.Call, receiver: cst.BaseExpression | None = None)
     return bound
 
 
+def require(bound: dict, *names: str) -> None:
+    """A call without arguments torch's API requires is not that API (``AuxLoadVecInfo.gather()``, a
+    class's own method named like a tensor's): left alone."""
+    if any(name not in bound for name in names):
+        raise NotTorch
+
+
 def _in_target_form(rule: Rule, node: cst.Call) -> bool:
     """A method call whose keywords are the target's names (``keepdims``), not torch's (``keepdim``)."""
     target_names = {spec.rename for spec in rule.args.values() if spec.rename} | set(rule.const)

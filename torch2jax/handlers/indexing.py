@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from torch2jax.arguments import bind
+from torch2jax.arguments import bind, require
 from torch2jax.diagnostics import Unsupported
 from torch2jax.passes.values_indices import pair
 from torch2jax.registry import handler
@@ -116,6 +116,7 @@ def gather(rule, node, state, receiver):
     bound = bind(rule, node, receiver)
     if "sparse_grad" in bound and literal(bound["sparse_grad"]) is not False:
         raise Unsupported("T2J302", f"`{rule.torch}` with sparse_grad= is not translated")
+    require(bound, "dim", "index")
     x, index, dim = bound.get("input", receiver), bound["index"], bound["dim"]
     if not simple(index):  # read once: jnp.take_along_axis, the same where the index spans the other axes
         state.report("T2J301", f"`{rule.torch}` with an index expression: jnp.take_along_axis broadcasts an index "
@@ -133,6 +134,7 @@ def scatter(rule, node, state, receiver):
     x = bound.get("input", receiver)
     if "reduce" in bound and literal(bound["reduce"]) is not None:
         raise Unsupported("T2J302", f"`{rule.torch}` with reduce= is not translated")
+    require(bound, "dim", "index")
     index, dim = bound["index"], bound["dim"]
     if not simple(index):
         raise Unsupported("T2J302", f"`{rule.torch}`: bind the index to a name first (its shape and values are both read)")

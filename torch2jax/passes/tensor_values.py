@@ -100,12 +100,43 @@ def _key_of(state: State, func: cst.FunctionDef):
     return next((k for k, f in state.facts.functions.items() if f is func), None)
 
 
+def _solved(state: State) -> tuple[dict, dict]:
+    """The known tensors and the returns-a-tensor flag of every function and method of the file, found
+    together: they depend on each other (``f`` gives ``g`` a tensor, ``g`` returns one to ``f``), so
+    they are computed in rounds, each from the last round's values, until a round changes nothing.
+    The facts only grow (more names, False to True), so this ends at their least fixed point, whatever
+    the order: a second conversion finds the same facts as the first (asked one by one, with a
+    recursive call answered by a guess, they depended on which function happened to be asked first)."""
+    known, returns = _KNOWN.get(state), _RETURNS.get(state)
+    if known is not None:
+        return known, returns
+    functions = list(state.facts.functions.values())
+    known = _KNOWN[state] = {id(f): frozenset() for f in functions}
+    returns = _RETURNS[state] = {id(f): False for f in functions}
+    state.keep_alive.extend(functions)  # the ids stay these functions' while the walk lasts
+    changed = True
+    while changed:
+        changed = False
+        for func in functions:
+            found = _known_tensors(state, func)
+            if found != known[id(func)]:
+                known[id(func)], changed = found, True
+            gives = _returns_tensor(state, func)
+            if gives != returns[id(func)]:
+                returns[id(func)], changed = gives, True
+    return known, returns
+
+
 def returns_tensor(state: State, func: cst.FunctionDef) -> bool:
     """One of the function's ``return`` statements gives a tensor (``posemb_sincos_2d``'s ``pe.type(dtype)``)."""
-    table = _RETURNS.setdefault(state, {})
-    if id(func) in table:
-        return table[id(func)]
-    table[id(func)] = False  # while it is being found: a recursive call says nothing
+    returns = _solved(state)[1]
+    if id(func) not in returns:  # a nested function
+        state.keep_alive.append(func)
+        returns[id(func)] = _returns_tensor(state, func)
+    return returns[id(func)]
+
+
+def _returns_tensor(state: State, func: cst.FunctionDef) -> bool:
     returns = []
 
     class _Returns(cst.CSTVisitor):
@@ -124,9 +155,7 @@ def returns_tensor(state: State, func: cst.FunctionDef) -> bool:
 
     visit(func, _Returns())
     known = known_tensors(state, func)
-    table[id(func)] = any(_reads_tensor(state, value, known, _key_of(state, func)) for value in returns)
-    state.keep_alive.append(func)
-    return table[id(func)]
+    return any(_reads_tensor(state, value, known, _key_of(state, func)) for value in returns)
 
 
 def _call_sites(state: State) -> dict:
@@ -178,11 +207,16 @@ def _tensor_arguments(state: State, func: cst.FunctionDef, key) -> set[str]:
 
 
 def known_tensors(state: State, func: cst.FunctionDef) -> frozenset:
-    table = _KNOWN.setdefault(state, {})
-    found = table.get(id(func))
-    if found is not None:
-        return found
-    table[id(func)] = frozenset()  # while it is being found (a call site in a function that calls back)
+    """The names in ``func`` that hold tensors (see the module docstring)."""
+    known = _solved(state)[0]
+    if id(func) not in known:  # a nested function: nothing else depends on it
+        state.keep_alive.append(func)
+        known[id(func)] = frozenset()
+        known[id(func)] = _known_tensors(state, func)
+    return known[id(func)]
+
+
+def _known_tensors(state: State, func: cst.FunctionDef) -> frozenset:
     known: set[str] = set()
     key = _key_of(state, func)
     if key is None and func.name.value == "forward" and state.scope.cls is not None:
@@ -211,9 +245,7 @@ def known_tensors(state: State, func: cst.FunctionDef) -> frozenset:
             if not set(targets) <= known and _reads_tensor(state, value, known, key):
                 known.update(targets)
                 changed = True
-    table[id(func)] = frozenset(known)
-    state.keep_alive.append(func)  # the id stays this function's while the walk lasts
-    return table[id(func)]
+    return frozenset(known)
 
 
 @on_leave(cst.Call)

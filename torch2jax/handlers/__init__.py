@@ -13,6 +13,7 @@ from torch2jax.handlers import (  # noqa: F401  (imported for registration)
     creation,
     data,
     devices,
+    distances,
     dtypes,
     einops_layers,
     formulas,

@@ -16,6 +16,7 @@ from torch2jax.handlers import (  # noqa: F401  (imported for registration)
     distances,
     dtypes,
     einops_layers,
+    embedding_bags,
     formulas,
     functional_layers,
     indexing,

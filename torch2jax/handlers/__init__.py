@@ -27,6 +27,7 @@ from torch2jax.handlers import (  # noqa: F401  (imported for registration)
     padding,
     pooling,
     random,
+    random_layers,
     recurrent,
     resampling,
     reshaping,

@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("jax")
 
-from hypothesis import given, strategies as st  # noqa: E402
+from hypothesis import assume, given, strategies as st  # noqa: E402
 
 from numeric import covers  # noqa: E402
 from properties import FEW, HEADER, SETTINGS, check, data  # noqa: E402
@@ -272,6 +272,26 @@ def test_unfold(c, size, k, dilation, padding, stride, seed):
     outputs = ["self.unfold(x)", "self.unfold_kw(x) * 2", f"F.unfold(x, {k!r}{extra})",
                f"F.unfold(x, kernel_size={k!r}{extra})"]
     check(outputs, {"x": data((2, c) + size, seed)}, layers)
+
+
+@covers("torch.nn.Fold", "torch.nn.functional.fold")
+@FEW
+@given(c=st.integers(1, 3), size=st.tuples(st.integers(4, 7), st.integers(4, 7)), k=st.sampled_from([1, 2, 3, (2, 3)]),
+       dilation=st.sampled_from([None, 1, 2, (1, 2)]), padding=st.sampled_from([None, 0, 1, (1, 0)]),
+       stride=st.sampled_from([None, 1, 2, (2, 1)]), batched=st.booleans(), seed=st.integers(0, 9))
+def test_fold(c, size, k, dilation, padding, stride, batched, seed):
+    """Overlapping blocks (stride below the kernel) are summed, as torch sums them."""
+    pair = lambda v, d: (v, v) if isinstance(v, int) else (v or (d, d))  # noqa: E731
+    (kh, kw), (dh, dw), (ph, pw), (sh, sw) = pair(k, 1), pair(dilation, 1), pair(padding, 0), pair(stride, 1)
+    blocks = [(side + 2 * p - d * (kk - 1) - 1) // s + 1 for side, p, d, kk, s in zip(size, (ph, pw), (dh, dw), (kh, kw), (sh, sw))]
+    assume(min(blocks) >= 1)  # torch: the kernel must fit the padded output
+    args = call_args(dilation=dilation, padding=padding, stride=stride)
+    extra = f", {args}" if args else ""
+    layers = {"fold": f"nn.Fold({size!r}, {k!r}{extra})", "fold_kw": f"nn.Fold(output_size={size!r}, kernel_size={k!r}{extra})"}
+    outputs = ["self.fold(x)", "self.fold_kw(x) * 2", f"F.fold(x, {size!r}, {k!r}{extra})",
+               f"F.fold(x, output_size={size!r}, kernel_size={k!r}{extra})"]
+    shape = ((2,) if batched else ()) + (c * kh * kw, blocks[0] * blocks[1])
+    check(outputs, {"x": data(shape, seed)}, layers)
 
 
 @covers("torch.nn.ParameterList", "torch.nn.ParameterDict")

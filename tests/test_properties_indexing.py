@@ -101,3 +101,24 @@ def test_sorting(shape, data_, descending, stable, largest, sorted_, ties, seed)
     if d is not None and descending is not None:
         outputs.append(f"x.sort({d}, {descending})")
     check(outputs, {"x": x})
+
+
+@covers("torch.searchsorted", "torch.bucketize")
+@SETTINGS
+@given(n=st.integers(1, 6), values=st.sampled_from([(), (5,), (2, 3)]), batch=st.sampled_from([(), (2,), (2, 3)]),
+       right=st.sampled_from([None, False, True]), out_int32=st.sampled_from([None, True]), seed=st.integers(0, 9))
+def test_searchsorted_and_bucketize(n, values, batch, right, out_int32, seed):
+    """Values drawn from the sequence's own entries too (ties: left and right differ there), sequences with repeats;
+    a batch of sequences (..., n) searched row by row with values (..., m)."""
+    rng = np.random.default_rng(seed)
+    boundaries = np.sort(rng.integers(0, 4, n)).astype(np.float32)  # repeats
+    x = rng.integers(-1, 5, values).astype(np.float32)
+    rows = np.sort(rng.integers(0, 4, batch + (n,)), axis=-1).astype(np.float32)
+    picks = rng.integers(-1, 5, batch + (3,)).astype(np.float32)
+    flags = call_args(out_int32=out_int32, right=right)
+    extra = f", {flags}" if flags else ""
+    side = call_args(side=None if right is None else ("right" if right else "left"), out_int32=out_int32)
+    outputs = [f"torch.searchsorted(b, x{extra})", f"torch.searchsorted(b, x, {side})" if side else "torch.searchsorted(b, x)",
+               f"torch.searchsorted(rows, picks{extra})", f"torch.bucketize(x, b{extra})",
+               f"torch.bucketize(input=x, boundaries=b{extra})", f"torch.searchsorted(b, 2.0{extra})"]
+    check(outputs, {"b": boundaries, "x": x, "rows": rows, "picks": picks})

@@ -31,6 +31,7 @@ from torch2jax.handlers import (  # noqa: F401  (imported for registration)
     recurrent,
     resampling,
     reshaping,
+    searching,
     shapes,
     views,
     torchscript,

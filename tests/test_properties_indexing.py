@@ -59,8 +59,10 @@ def test_scatter(shape, data_, value, seed):
     many = rng.integers(0, shape[d], cut).astype(np.int64)  # scatter_add: repeated positions add up
     outputs = [f"x.scatter({d}, m, s)", f"torch.scatter(x, {d}, m, s)", f"x.scatter({d}, m, {value})",
                f"torch.scatter(x, {d}, m, value={value})", f"x.scatter(dim={d}, index=m, src=s)",
-               f"x.scatter_add({d}, r, s)", f"torch.scatter_add(x, {d}, r, s)", f"x.scatter_add({d}, m, s)"]
-    check(outputs, {"x": data(shape, seed), "m": perm, "r": many, "s": data(cut, seed + 1)})
+               f"x.scatter_add({d}, r, s)", f"torch.scatter_add(x, {d}, r, s)", f"x.scatter_add({d}, m, s)", "y", "z"]
+    # the in-place forms as statements on a name: `y = y.at[...].add(s)`
+    body = f"y = x.clone()\ny.scatter_add_({d}, r, s)\nz = x * 2\nz.scatter_({d}, m, s)\nz.scatter_(dim={d}, index=m, value={value})"
+    check(outputs, {"x": data(shape, seed), "m": perm, "r": many, "s": data(cut, seed + 1)}, body=body)
 
 
 @covers("torch.nn.functional.one_hot")
@@ -101,3 +103,36 @@ def test_sorting(shape, data_, descending, stable, largest, sorted_, ties, seed)
     if d is not None and descending is not None:
         outputs.append(f"x.sort({d}, {descending})")
     check(outputs, {"x": x})
+
+
+@covers("torch.searchsorted", "torch.bucketize")
+@SETTINGS
+@given(n=st.integers(1, 6), values=st.sampled_from([(), (5,), (2, 3)]), batch=st.sampled_from([(), (2,), (2, 3)]),
+       right=st.sampled_from([None, False, True]), out_int32=st.sampled_from([None, True]), seed=st.integers(0, 9))
+def test_searchsorted_and_bucketize(n, values, batch, right, out_int32, seed):
+    """Values drawn from the sequence's own entries too (ties: left and right differ there), sequences with repeats;
+    a batch of sequences (..., n) searched row by row with values (..., m)."""
+    rng = np.random.default_rng(seed)
+    boundaries = np.sort(rng.integers(0, 4, n)).astype(np.float32)  # repeats
+    x = rng.integers(-1, 5, values).astype(np.float32)
+    rows = np.sort(rng.integers(0, 4, batch + (n,)), axis=-1).astype(np.float32)
+    picks = rng.integers(-1, 5, batch + (3,)).astype(np.float32)
+    flags = call_args(out_int32=out_int32, right=right)
+    extra = f", {flags}" if flags else ""
+    side = call_args(side=None if right is None else ("right" if right else "left"), out_int32=out_int32)
+    outputs = [f"torch.searchsorted(b, x{extra})", f"torch.searchsorted(b, x, {side})" if side else "torch.searchsorted(b, x)",
+               f"torch.searchsorted(rows, picks{extra})", f"torch.bucketize(x, b{extra})",
+               f"torch.bucketize(input=x, boundaries=b{extra})", f"torch.searchsorted(b, 2.0{extra})"]
+    check(outputs, {"b": boundaries, "x": x, "rows": rows, "picks": picks})
+
+
+def test_in_place_scatter_on_a_name_is_an_assignment_elsewhere_reported():
+    """`y.scatter_add_(...)` as a statement on a name becomes `y = y.at[...].add(...)`; used as a value (`z = x.scatter_(...)`,
+    which also changes x in torch) or on an attribute it is reported and left as torch."""
+    from numeric import convert
+
+    result = convert("import torch\n\ndef f(x, i, s):\n    y = x.clone()\n    y.scatter_add_(1, i, s)\n"
+                     "    z = x.scatter_(0, i, s)\n    f.t.scatter_(0, i, s)\n    return y, z\n")
+    assert "    y = y.at[tuple(jnp.indices(i.shape).at[1].set(i))].add(s)\n" in result.code
+    assert [(d.code, d.severity) for d in result.diagnostics] == [("T2J202", "info"), ("T2J202", "error"), ("T2J202", "error")]
+    assert "z = x.scatter_(0, i, s)" in result.code

@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("jax")
 
-from hypothesis import given, strategies as st  # noqa: E402
+from hypothesis import assume, given, strategies as st  # noqa: E402
 
 from numeric import covers  # noqa: E402
 from properties import FEW, HEADER, SETTINGS, check, data  # noqa: E402
@@ -274,6 +274,26 @@ def test_unfold(c, size, k, dilation, padding, stride, seed):
     check(outputs, {"x": data((2, c) + size, seed)}, layers)
 
 
+@covers("torch.nn.Fold", "torch.nn.functional.fold")
+@FEW
+@given(c=st.integers(1, 3), size=st.tuples(st.integers(4, 7), st.integers(4, 7)), k=st.sampled_from([1, 2, 3, (2, 3)]),
+       dilation=st.sampled_from([None, 1, 2, (1, 2)]), padding=st.sampled_from([None, 0, 1, (1, 0)]),
+       stride=st.sampled_from([None, 1, 2, (2, 1)]), batched=st.booleans(), seed=st.integers(0, 9))
+def test_fold(c, size, k, dilation, padding, stride, batched, seed):
+    """Overlapping blocks (stride below the kernel) are summed, as torch sums them."""
+    pair = lambda v, d: (v, v) if isinstance(v, int) else (v or (d, d))  # noqa: E731
+    (kh, kw), (dh, dw), (ph, pw), (sh, sw) = pair(k, 1), pair(dilation, 1), pair(padding, 0), pair(stride, 1)
+    blocks = [(side + 2 * p - d * (kk - 1) - 1) // s + 1 for side, p, d, kk, s in zip(size, (ph, pw), (dh, dw), (kh, kw), (sh, sw))]
+    assume(min(blocks) >= 1)  # torch: the kernel must fit the padded output
+    args = call_args(dilation=dilation, padding=padding, stride=stride)
+    extra = f", {args}" if args else ""
+    layers = {"fold": f"nn.Fold({size!r}, {k!r}{extra})", "fold_kw": f"nn.Fold(output_size={size!r}, kernel_size={k!r}{extra})"}
+    outputs = ["self.fold(x)", "self.fold_kw(x) * 2", f"F.fold(x, {size!r}, {k!r}{extra})",
+               f"F.fold(x, output_size={size!r}, kernel_size={k!r}{extra})"]
+    shape = ((2,) if batched else ()) + (c * kh * kw, blocks[0] * blocks[1])
+    check(outputs, {"x": data(shape, seed)}, layers)
+
+
 @covers("torch.nn.ParameterList", "torch.nn.ParameterDict")
 @FEW
 @given(n=st.integers(1, 3), f=st.integers(1, 4), seed=st.integers(0, 9))
@@ -298,3 +318,46 @@ def test_activation_checkpointing(fin, fout, preserve, seed):
                f"torch.utils.checkpoint.checkpoint(run, x, y{extra})"]
     check(outputs, {"x": data((3, fin), seed), "y": data((2,), seed + 1)}, {"fc": f"nn.Linear({fin}, {fout})"},
           body=body, header=HEADER + "import torch.utils.checkpoint\n")
+
+
+@covers("torch.nn.EmbeddingBag", "torch.nn.functional.embedding_bag")
+@FEW
+@given(num=st.integers(2, 8), dim=st.integers(1, 4), mode=st.sampled_from([None, "sum", "mean", "max"]),
+       padding_idx=st.sampled_from([None, 0, -1]), bags=st.integers(1, 4), size=st.integers(1, 4), length=st.integers(0, 9),
+       seed=st.integers(0, 9))
+def test_embedding_bag(num, dim, mode, padding_idx, bags, size, length, seed):
+    rng = np.random.default_rng(seed)
+    options = call_args(mode=mode, padding_idx=padding_idx)
+    extra = f", {options}" if options else ""
+    layers = {"bag": f"nn.EmbeddingBag({num}, {dim}{extra})",
+              "bag_last": f"nn.EmbeddingBag({num}, {dim}, {call_args(mode=mode, include_last_offset=True)})",
+              "bag_sum": f"nn.EmbeddingBag(num_embeddings={num}, embedding_dim={dim}, mode='sum', padding_idx={padding_idx})",
+              "table": f"nn.Parameter(torch.randn({num}, {dim}))"}
+    outputs = ["self.bag(rows)", "self.bag(flat, offsets)", "self.bag_last(flat, ends)",
+               "self.bag_sum(flat, offsets, per_sample_weights=w)", "self.bag_sum(rows, None, v)",
+               f"F.embedding_bag(rows, self.table{extra})", f"F.embedding_bag(flat, self.table, offsets{extra})",
+               f"F.embedding_bag(flat, self.table, ends, include_last_offset=True{extra})",
+               "F.embedding_bag(flat, self.table, offsets, mode='sum', per_sample_weights=w)"]
+    # offsets start at 0 and never decrease (equal ones are empty bags); with include_last_offset the last one is
+    # the input's length (torch's contract: short of it, torch's sum, mean and max disagree on the indices after it)
+    offsets = np.concatenate([[0], np.sort(rng.integers(0, length + 1, bags - 1))]).astype(np.int64)
+    ends = np.concatenate([offsets, [length]]).astype(np.int64)
+    inputs = {"rows": rng.integers(0, num, (bags, size)).astype(np.int64), "flat": rng.integers(0, num, length).astype(np.int64),
+              "offsets": offsets, "ends": ends, "w": data(length, seed), "v": data((bags, size), seed + 1)}
+    check(outputs, inputs, layers)
+
+
+def test_embedding_bag_reports_what_it_does_not_translate():
+    """max_norm (torch renormalises the table in place) and scale_grad_by_freq are reported and left as torch;
+    sparse=True is translated with a note (JAX's gradient is dense, with the same values)."""
+    from numeric import convert
+
+    result = convert(HEADER + "class M(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+                     "        self.a = nn.EmbeddingBag(10, 4, max_norm=1.0)\n"
+                     "        self.b = nn.EmbeddingBag(10, 4, scale_grad_by_freq=True)\n"
+                     "        self.c = nn.EmbeddingBag(10, 4, mode='sum', sparse=True)\n"
+                     "    def forward(self, i, w):\n        return F.embedding_bag(i, w, max_norm=2.0), F.embedding_bag(i, w, sparse=True)\n")
+    assert [(d.code, d.severity) for d in result.diagnostics] == [
+        ("T2J102", "error"), ("T2J102", "error"), ("T2J101", "info"), ("T2J302", "error"), ("T2J301", "info")]
+    assert "self.a = nn.EmbeddingBag(10, 4, max_norm=1.0)" in result.code
+    assert "self.c = EmbeddingBag(10, 4, mode='sum', sparse=True, rngs=rngs)" in result.code

@@ -18,7 +18,7 @@ from flax import nnx  # noqa: E402
 from hypothesis import given, strategies as st  # noqa: E402
 
 from numeric import convert, covers, load_source  # noqa: E402
-from properties import FEW, NARROWED, source  # noqa: E402
+from properties import FEW, NARROWED, check, data, source  # noqa: E402
 from strategies import call_args  # noqa: E402
 
 N = 4000  # draws per statistic: a mean is off by more than 6 standard errors with probability ~1e-9
@@ -162,3 +162,88 @@ def test_dropout(p, train, keyword, seed):
                 close((y == 0).mean(), p, math.sqrt(p * (1 - p) / y.size), "torch.dropout / nn.Dropout")
             else:
                 np.testing.assert_allclose(y, inputs["x0"], rtol=1e-6)
+
+
+ALPHA = 1.7580993408473766  # SELU's scale * alpha
+
+
+def alpha_dropped(x, y, p, what, channels=False):
+    """``y`` is alpha dropout of ``x`` (standard normal): each value a * x + alpha * a * p (kept) or
+    alpha * a * (p - 1) (dropped), a fraction p dropped (whole (sample, channel) maps with ``channels``),
+    and zero mean and unit variance kept."""
+    if p == 1:
+        np.testing.assert_array_equal(y, np.zeros_like(x), err_msg=f"{what}: p=1 zeroes everything")
+        return
+    a = ((ALPHA ** 2 * p + 1) * (1 - p)) ** -0.5
+    dropped = np.isclose(y, ALPHA * a * (p - 1), rtol=1e-6, atol=1e-6)  # a survivor there has x within 1e-6 of -alpha
+    np.testing.assert_allclose(y[~dropped], a * x[~dropped] + ALPHA * a * p, rtol=1e-5, atol=1e-5,
+                               err_msg=f"{what}: survivors are a * x + alpha * a * p")
+    if channels:
+        per_map = dropped.reshape(x.shape[0], x.shape[1], -1)
+        assert np.all(per_map.all(-1) | ~per_map.any(-1)), f"{what}: whole channels dropped"
+        dropped = per_map[..., 0]
+    close(dropped.mean(), p, math.sqrt(p * (1 - p) / dropped.size), f"{what}: fraction dropped")
+    if channels:  # values of a map are dropped together: about one independent value per map
+        close(y.mean(), 0, 1 / math.sqrt(dropped.size), f"{what}: mean")
+    else:
+        normal(y, 0, 1, f"{what}: SELU's moments")
+
+
+@covers("torch.nn.functional.alpha_dropout", "torch.nn.functional.feature_alpha_dropout", "torch.nn.AlphaDropout",
+        "torch.nn.FeatureAlphaDropout", "torch.nn.functional.rrelu", "torch.nn.RReLU")
+@FEW
+@given(p=st.sampled_from([0.0, 0.2, 0.5, 0.8, 1.0]), bounds=st.sampled_from([None, (0.1, 0.3), (0.0, 1.0), (0.25, 0.25)]),
+       keyword=st.booleans(), seed=st.integers(0, 9))
+def test_alpha_dropout_and_rrelu_in_training(p, bounds, keyword, seed):
+    """Train mode draws (compared as distributions, on torch's draws too); eval mode, and the functional forms
+    without ``training`` (torch's default False), compute what torch does then: the identity and a leaky ReLU."""
+    rate = f"p={p}" if keyword else f"{p}"
+    slopes = call_args(lower=bounds[0], upper=bounds[1]) if bounds and keyword else ", ".join(map(str, bounds or ()))
+    sep = ", " if slopes else ""
+    outputs = [f"F.alpha_dropout(x, {p}, self.training)", f"F.alpha_dropout(x, {rate}, training=self.training)",
+               f"F.feature_alpha_dropout(m, {rate}, training=self.training)", "self.drop(x)", "self.drop_maps(m)",
+               f"F.alpha_dropout(x, {rate})", f"F.rrelu(x{sep}{slopes}, training=self.training)", "self.act(x)",
+               f"F.rrelu(x{sep}{slopes})"]
+    layers = {"drop": f"nn.AlphaDropout({call_args(p=p)})", "drop_maps": f"nn.FeatureAlphaDropout({rate})",
+              "act": f"nn.RReLU({slopes})"}
+    inputs = {"x": np.random.default_rng(seed).standard_normal(N).astype(np.float32),
+              "m": np.random.default_rng(seed + 1).standard_normal((40, 50, 3)).astype(np.float32)}
+    lower, upper = bounds or (1 / 8, 1 / 3)
+    x, m = inputs["x"], inputs["m"]
+    leaky = np.where(x >= 0, x, x * (lower + upper) / 2)
+    for train, out in [(train, out) for train in (True, False) for out in draw(outputs, inputs, layers, train, seed)]:
+        for k, (source, channels) in enumerate([(x, False), (x, False), (m, True), (x, False), (m, True)]):
+            if train and p:
+                alpha_dropped(source, out[k], p, outputs[k], channels)
+            else:
+                np.testing.assert_allclose(out[k], source, rtol=1e-6, err_msg=f"{outputs[k]}: the identity")
+        np.testing.assert_allclose(out[5], x, rtol=1e-6, err_msg="F.alpha_dropout without training: the identity")
+        for k in (6, 7):
+            if not train:
+                np.testing.assert_allclose(out[k], leaky, rtol=1e-6, err_msg=f"{outputs[k]} in eval mode: a leaky ReLU")
+                continue
+            negative = x < 0
+            np.testing.assert_array_equal(out[k][~negative], x[~negative], err_msg=f"{outputs[k]}: x where x >= 0")
+            drawn = out[k][negative] / x[negative]
+            assert drawn.min() >= lower - 1e-6 and drawn.max() <= upper + 1e-6, f"{outputs[k]}: slopes outside [lower, upper]"
+            close(drawn.mean(), (lower + upper) / 2, (upper - lower) / math.sqrt(12 * drawn.size), f"{outputs[k]}: slopes")
+            assert upper == lower or len(np.unique(drawn.round(5))) > 100, f"{outputs[k]}: one slope per element"
+        np.testing.assert_allclose(out[8], leaky, rtol=1e-6, err_msg="F.rrelu without training: a leaky ReLU")
+
+
+@covers("torch.nn.functional.alpha_dropout", "torch.nn.functional.feature_alpha_dropout", "torch.nn.AlphaDropout",
+        "torch.nn.FeatureAlphaDropout", "torch.nn.functional.rrelu", "torch.nn.RReLU")
+@FEW
+@given(p=st.sampled_from([None, 0.2, 0.5]), bounds=st.sampled_from([None, (0.1, 0.3), (0.0, 1.0), (-0.5, 0.5)]),
+       shape=st.sampled_from([(5,), (2, 3, 4)]), seed=st.integers(0, 9))
+def test_alpha_dropout_and_rrelu_in_eval(p, bounds, shape, seed):
+    """Eval mode, values and gradients against torch: the identity, and a leaky ReLU of slope (lower + upper) / 2."""
+    slopes = ", ".join(map(str, bounds or ()))
+    layers = {"drop": f"nn.AlphaDropout({call_args(p=p)})", "drop_maps": f"nn.FeatureAlphaDropout({call_args(p=p)})",
+              "act": f"nn.RReLU({slopes})"}
+    rate = f", {p}" if p is not None else ""
+    outputs = ["self.drop(x)", "self.drop_maps(x) * 2", f"F.alpha_dropout(x{rate}, training=self.training)",
+               f"F.feature_alpha_dropout(x{rate}, training=self.training)", f"F.alpha_dropout(x{rate})", "self.act(x)",
+               f"F.rrelu(x{', ' if slopes else ''}{slopes})", f"F.rrelu(x, {call_args(lower=bounds and bounds[0])})",
+               "F.rrelu(x, training=self.training)"]
+    check(outputs, {"x": data(shape, seed)}, layers)

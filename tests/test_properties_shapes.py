@@ -178,6 +178,15 @@ def test_pixel_shuffles(r, batch, channels, h, w, seed):
           layers)
 
 
+@covers("torch.nn.ChannelShuffle", "torch.nn.functional.channel_shuffle")
+@SETTINGS
+@given(groups=st.integers(1, 3), per_group=st.integers(1, 3), batch=st.integers(1, 2),
+       spatial=st.sampled_from([(4,), (2, 3), (2, 1, 2)]), seed=st.integers(0, 9))
+def test_channel_shuffle(groups, per_group, batch, spatial, seed):
+    outputs = ["self.shuffle(x)", f"F.channel_shuffle(x, {groups})", f"torch.channel_shuffle(x, groups={groups})"]
+    check(outputs, {"x": data((batch, groups * per_group) + spatial, seed)}, {"shuffle": f"nn.ChannelShuffle({groups})"})
+
+
 @covers("einops.layers.torch.Rearrange", "einops.layers.torch.Reduce")
 @SETTINGS
 @given(b=st.integers(1, 3), c=st.integers(1, 3), h=st.integers(1, 2), p=st.integers(1, 3),

@@ -59,6 +59,7 @@ DRAWS = RANDOM_FACTORIES | {
     "torch.randn_like", "torch.rand_like", "torch.randint_like", "torch.bernoulli", "torch.multinomial",
     "torch.nn.functional.dropout", "torch.nn.functional.dropout1d", "torch.nn.functional.dropout2d",
     "torch.nn.functional.dropout3d", "torch.dropout", "torch.nn.functional.alpha_dropout",
+    "torch.nn.functional.feature_alpha_dropout", "torch.nn.functional.rrelu",
     "torch.nn.functional.scaled_dot_product_attention",  # dropout_p
 }
 

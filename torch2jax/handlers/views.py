@@ -1,6 +1,7 @@
 """Views a one-line JAX expression does not give: ``nn.Unfold`` / ``F.unfold`` (vit-pytorch's PiT
-and T2T cut images into overlapping patches with them) and ``x.expand(*sizes)`` (class tokens
-broadcast to the batch). ``jax.lax.conv_general_dilated_patches`` takes the blocks in torch's
+and T2T cut images into overlapping patches with them), their inverse ``nn.Fold`` / ``F.fold`` (the
+transpose of unfold, overlapping blocks summed) and ``x.expand(*sizes)`` (class tokens broadcast to
+the batch). ``jax.lax.conv_general_dilated_patches`` takes the blocks in torch's
 NCHW layout and orders each block's values as torch does (channel outermost, then kernel rows and
 columns), so a helper defined once in the output reshapes its (N, C*kh*kw, oh, ow) to torch's (N, C*kh*kw, L)."""
 
@@ -33,6 +34,36 @@ def unfold(rule, node, state, receiver):
     define_helper(state, name, UNFOLD.replace("def unfold(", f"def {name}(", 1))
     bound = bind(rule, node)
     keywords = {a: bound[a] for a in ARGUMENTS if a in bound}
+    if rule.kind == "module_fn":
+        return call(state.imports.ref("functools.partial"), [expr(name)], keywords)
+    return call(expr(name), [bound["input"]], keywords)
+
+
+FOLD = '''def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+    """torch's nn.Fold / F.fold: the columns of an (N, C * kh * kw, L) input (or (C * kh * kw, L)) added back as
+    the blocks of an (N, C, H, W) output, overlapping blocks summed: the transpose of unfold, which is linear."""
+    pair = lambda v: tuple(v) if isinstance(v, (tuple, list)) else (v, v)  # noqa: E731
+    columns = input if input.ndim == 3 else input[None]
+    kh, kw = pair(kernel_size)
+    shape = (columns.shape[0], columns.shape[1] // (kh * kw)) + pair(output_size)
+    blocks = functools.partial(unfold, kernel_size=kernel_size, dilation=dilation, padding=padding, stride=stride)
+    (out,) = jax.linear_transpose(blocks, jax.ShapeDtypeStruct(shape, columns.dtype))(columns)
+    return out if input.ndim == 3 else out[0]
+'''
+FOLD_ARGUMENTS = ("output_size", "kernel_size", "dilation", "padding", "stride")
+
+
+@handler("fold")
+def fold(rule, node, state, receiver):
+    """``nn.Fold(o, k, stride=s)`` -> ``functools.partial(fold, output_size=o, kernel_size=k, stride=s)``;
+    ``F.fold(x, o, k, ...)`` -> ``fold(x, output_size=o, kernel_size=k, ...)``: unfold's transpose, beside it."""
+    blocks = helper_name(state, "unfold")
+    define_helper(state, blocks, UNFOLD.replace("def unfold(", f"def {blocks}(", 1))
+    name = helper_name(state, "fold")
+    define_helper(state, name, FOLD.replace("def fold(", f"def {name}(", 1).replace("partial(unfold,", f"partial({blocks},"),
+                  needs=(blocks,))
+    bound = bind(rule, node)
+    keywords = {a: bound[a] for a in FOLD_ARGUMENTS if a in bound}
     if rule.kind == "module_fn":
         return call(state.imports.ref("functools.partial"), [expr(name)], keywords)
     return call(expr(name), [bound["input"]], keywords)

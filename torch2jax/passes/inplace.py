@@ -1,8 +1,9 @@
 """In-place updates: JAX arrays are immutable.
 
-``x[i] = v`` and ``x[i] += v`` become functional updates (``x = x.at[i].set(v)``), and
-``x.add_(y)`` as a statement on a name becomes ``x = x + y``; any other in-place method
-call (``t.mul_(2)`` on an attribute, inside an expression) is reported (T2J202).
+``x[i] = v`` and ``x[i] += v`` become functional updates (``x = x.at[i].set(v)``), ``x.add_(y)``
+as a statement on a name becomes ``x = x + y``, and ``x.scatter_add_(d, i, s)`` / ``x.scatter_(...)``
+as a statement on a name ``x = `` the translation of ``x.scatter_add(d, i, s)``; any other in-place
+method call (``t.mul_(2)`` on an attribute, inside an expression) is reported (T2J202).
 """
 
 from __future__ import annotations
@@ -10,11 +11,14 @@ from __future__ import annotations
 import libcst as cst
 
 from torch2jax.registry import on_leave, on_statement
+from torch2jax.rule_application import apply_rule
 from torch2jax.state import State
 from torch2jax.traversal import visit
 from torch2jax.syntax import call, code_of, value_expr
 
 INPLACE_OPERATORS = {"add_": "+", "sub_": "-", "mul_": "*", "div_": "/"}
+# in-place methods whose out-of-place form has a rule: as a statement on a name, `x = <that form>`
+OUT_OF_PLACE = {"scatter_": "scatter", "scatter_add_": "scatter_add"}
 INPLACE_NODES = {"+": cst.Add, "-": cst.Subtract, "*": cst.Multiply, "/": cst.Divide}
 AUGMENTED = {cst.AddAssign: "add", cst.MultiplyAssign: "multiply", cst.SubtractAssign: "subtract",
              cst.DivideAssign: "divide"}
@@ -36,12 +40,37 @@ def inplace_on_name(state: State, c: cst.Call) -> str | None:
     return None
 
 
+def out_of_place_on_name(state: State, c: cst.Call) -> str | None:
+    """The out-of-place method of ``x.scatter_add_(...)`` used as a statement on a plain name, else None."""
+    func = c.func
+    if (
+        isinstance(func, cst.Attribute)
+        and isinstance(func.value, cst.Name)
+        and func.value.value != "self"
+        and func.attr.value in OUT_OF_PLACE
+        and id(c) in state.statement_calls
+        and state.facts.imports.imports_torch
+        and state.qualify(func.value) is None
+        and state.rules.method(OUT_OF_PLACE[func.attr.value]) is not None
+    ):
+        return OUT_OF_PLACE[func.attr.value]
+    return None
+
+
 @on_statement(cst.Expr)
 def method_on_name(state: State, original: cst.Expr, updated: cst.Expr):
-    """``x.add_(y)`` -> ``x = x + y``."""
+    """``x.add_(y)`` -> ``x = x + y``; ``x.scatter_add_(d, i, s)`` -> ``x = x.at[...].add(s)``."""
     c = original.value
     if not isinstance(c, cst.Call):
         return None
+    method = out_of_place_on_name(state, c)
+    if method is not None and isinstance(updated.value, cst.Call):
+        new = updated.value
+        new = new.with_changes(func=new.func.with_changes(attr=cst.Name(method)))
+        value = apply_rule(state, state.rules.method(method), c, new, receiver=new.func.value)
+        state.report("T2J202", f"`{code_of(original)}` became `{c.func.value.value} = ...` (a functional update)",
+                     node=original, handled=True, severity="info")
+        return cst.Assign(targets=[cst.AssignTarget(c.func.value)], value=value)
     operator = inplace_on_name(state, c)
     if operator is None:
         return None
@@ -145,6 +174,6 @@ def other_inplace_method(state: State, original: cst.Call, updated: cst.Call):
     name = func.attr.value
     if not (name.endswith("_") and not name.endswith("__")):
         return None
-    if inplace_on_name(state, original) is None:
+    if inplace_on_name(state, original) is None and out_of_place_on_name(state, original) is None:
         state.report("T2J202", f"in-place `.{name}(...)`: rewrite as `x = ...` (JAX arrays are immutable)", node=original)
     return updated

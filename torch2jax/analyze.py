@@ -18,7 +18,7 @@ import libcst as cst
 
 from torch2jax.containers import CONTAINERS, sequential_attributes
 from torch2jax.forwarded_kwargs import find_forwardings
-from torch2jax.layer_values import SIGNATURE_KEPT, LayerValueFacts, analyze_layer_values
+from torch2jax.layer_values import LayerValueFacts, analyze_layer_values, keeps_signature
 from torch2jax.local_modules import imported_from_local_modules
 from torch2jax.names import ImportTable, dotted_name
 from torch2jax.rules import RuleSet
@@ -442,10 +442,11 @@ def container_kind(facts: FileFacts, cls: str | None) -> str | None:
 
 def subclassable(rule) -> bool:
     """A torch layer a class of the file may subclass: one built from the rule table whose Flax class
-    takes NCHW as torch does, or one the output defines with torch's signature (recurrent, attention)."""
+    takes NCHW as torch does, or one the output defines with torch's signature (recurrent, attention, the
+    convolutions in torch's layout)."""
     if rule is None or rule.kind != "layer":
         return False
-    return rule.handler in SIGNATURE_KEPT or (rule.handler is None and rule.layout != "channels_last")
+    return keeps_signature(rule) or (rule.handler is None and rule.layout != "channels_last")
 
 
 def layer_base(facts: FileFacts, cls: str | None) -> str | None:

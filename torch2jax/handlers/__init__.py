@@ -30,6 +30,7 @@ from torch2jax.handlers import (  # noqa: F401  (imported for registration)
     reshaping,
     shapes,
     views,
+    torch_layout_convolution,
     torchscript,
     training,
 )

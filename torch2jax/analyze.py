@@ -295,6 +295,17 @@ def _held_by(facts: FileFacts, value: cst.BaseExpression, rules: RuleSet, key: F
         value = value.func.value
     if _is_class(facts, value, key):
         return Holds("class", value.value)
+    if (isinstance(value, cst.Call) and facts.imports.qualify(value.func) == "functools.partial" and value.args
+            and value.args[0].keyword is None and not value.args[0].star and _is_class(facts, value.args[0].value, key)):
+        return Holds("class", value.args[0].value.value)  # `resnet_block = partial(ResnetBlock, dropout=dropout)`
+    if isinstance(value, cst.Name) and key is not None:  # `klass = FullAttention`, itself holding a class
+        held = facts.variables.get(key, {}).get(value.value)
+        if held is not None and held.kind == "class":
+            return held
+    if isinstance(value, cst.IfExp):  # `attn_klass = FullAttention if full else LinearAttention`
+        body, orelse = _held_by(facts, value.body, rules, key), _held_by(facts, value.orelse, rules, key)
+        if body.kind == orelse.kind == "class":
+            return body if body == orelse else Holds("class")
     if isinstance(value, (cst.List, cst.Tuple, cst.Set)) and value.elements and all(
         _is_class(facts, e.value, key) for e in value.elements
     ):

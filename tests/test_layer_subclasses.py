@@ -3,6 +3,8 @@ output defines (recurrent layers, attention, nn.Transformer); checked against to
 
 from __future__ import annotations
 
+import pytest
+
 from numeric import verified
 from torch2jax import convert_source
 
@@ -62,9 +64,11 @@ def test_subclasses_verify(tmp_path):
     assert report.stages["spec"]["weights"] == 1 + 2 + 4  # fc.weight; sc.weight, sc.offset; the GRU's four
 
 
-def test_a_channels_last_layer_subclassed_is_reported():
-    result = convert_source("import torch.nn as nn\n\n\nclass Conv(nn.Conv2d):\n    pass\n")
-    assert [d.code for d in result.diagnostics] == ["T2J901"] and "subclasses `torch.nn.Conv2d`" in result.diagnostics[0].message
+@pytest.mark.parametrize("layer", ["ConvTranspose2d", "MaxPool2d"])
+def test_a_channels_last_layer_subclassed_is_reported(layer):
+    """(nn.Conv2d subclassed derives from a convolution in torch's layout: test_torch_layout_convolution.py.)"""
+    result = convert_source(f"import torch.nn as nn\n\n\nclass Layer(nn.{layer}):\n    pass\n")
+    assert [d.code for d in result.diagnostics] == ["T2J901"] and f"subclasses `torch.nn.{layer}`" in result.diagnostics[0].message
 
 
 TRANSFORMER = '''

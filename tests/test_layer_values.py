@@ -91,7 +91,7 @@ def test_calls_that_cannot_be_translated_are_reported(body, code, words):
     assert f"# torch2jax: {code}" in result.code
 
 
-@pytest.mark.parametrize("value", ["nn.Conv2d", "nn.GroupNorm", "partial(nn.GroupNorm, 4)"])
+@pytest.mark.parametrize("value", ["nn.ConvTranspose2d", "nn.GroupNorm", "partial(nn.GroupNorm, 4)"])
 def test_layers_that_cannot_be_held_as_values_are_reported(value):
     source = ("from functools import partial\nimport torch.nn as nn\n\n\n"
               f"class M(nn.Module):\n    def __init__(self, layer={value}):\n        super().__init__()\n"

@@ -87,7 +87,7 @@ def test_activations_with_hyperparameters(shape, scale, slope, alpha, approximat
 
 UNARY = {  # torch function -> the input it needs
     "torch.abs": "x", "torch.exp": "x", "torch.log": "p", "torch.log1p": "p", "torch.sin": "x", "torch.cos": "x",
-    "torch.sqrt": "p", "torch.rsqrt": "p",
+    "torch.sqrt": "p", "torch.rsqrt": "p", "torch.floor": "x", "torch.ceil": "x",
 }
 METHODS = {  # Tensor method -> the input it needs
     "abs": "x", "exp": "x", "log": "p", "log1p": "p", "sin": "x", "cos": "x", "sqrt": "p", "rsqrt": "p", "neg": "x",

@@ -18,7 +18,7 @@ import libcst as cst
 
 from torch2jax.containers import CONTAINERS, sequential_attributes
 from torch2jax.forwarded_kwargs import find_forwardings
-from torch2jax.layer_values import SIGNATURE_KEPT, LayerValueFacts, analyze_layer_values
+from torch2jax.layer_values import LayerValueFacts, analyze_layer_values, keeps_signature
 from torch2jax.local_modules import imported_from_local_modules
 from torch2jax.names import ImportTable, dotted_name
 from torch2jax.rules import RuleSet
@@ -87,6 +87,10 @@ class FileFacts:
     layer_subclasses: dict[str, str] = field(default_factory=dict)  # class -> the torch layer it subclasses
     external_classes: set[str] = field(default_factory=set)  # module classes the project's own modules define
     external_rngs_functions: set[str] = field(default_factory=set)  # their functions that build layers
+    # module-level functions returning one of the module classes (EfficientNet's `get_same_padding_conv2d`),
+    # the file's own and those the project's modules define: what they return is built later, with rngs
+    class_factories: set[str] = field(default_factory=set)
+    external_plain_classes: set[str] = field(default_factory=set)  # external classes built without rngs (no __init__)
     tensor_classes: set[str] = field(default_factory=set)  # torch.Tensor subclasses (their `self` is a tensor)
     containers: dict[str, str] = field(default_factory=dict)  # class -> nn.Sequential/ModuleList/ModuleDict it subclasses
     # nn.Sequential subclasses whose layers are attributes set in __init__: class -> the attributes in order
@@ -226,6 +230,8 @@ def analyze(module: cst.Module, rules: RuleSet, source: str | None = None, path:
         for func in _functions_of(_class_body(cls)):
             facts.functions[(cls.name.value, func.name.value)] = func
 
+    facts.class_factories |= {key[1] for key, func in facts.functions.items()
+                              if key[0] is None and _returns_a_class(facts, func)}
     gathered = {key: _gather(func) for key, func in facts.functions.items()}
     for key, g in gathered.items():
         if g.uses_training and key[0]:
@@ -249,6 +255,38 @@ def analyze(module: cst.Module, rules: RuleSet, source: str | None = None, path:
     return facts
 
 
+class _Returns(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.values: list = []
+
+    def visit_Return(self, node: cst.Return) -> None:
+        self.values.append(node.value)
+
+    def visit_FunctionDef(self, node) -> bool:
+        return False
+
+    def visit_ClassDef(self, node) -> bool:
+        return False
+
+    def visit_Lambda(self, node) -> bool:
+        return False
+
+
+def _returns_a_class(facts: FileFacts, func: cst.FunctionDef) -> bool:
+    """Every ``return`` of ``func`` gives a module class: ``return Block`` or ``return partial(Block, ...)``."""
+    returns = _Returns()
+    visit(func.body, returns)
+    classes = facts.module_classes.keys() | facts.external_classes
+
+    def is_class(value) -> bool:
+        if (isinstance(value, cst.Call) and facts.imports.qualify(value.func) == "functools.partial" and value.args
+                and value.args[0].keyword is None and not value.args[0].star):
+            value = value.args[0].value
+        return isinstance(value, cst.Name) and value.value in classes
+
+    return bool(returns.values) and all(is_class(v) for v in returns.values)
+
+
 RETURNS_SELF = {"to", "cuda", "cpu", "train", "eval", "float", "double", "half", "requires_grad_"}
 
 
@@ -258,6 +296,17 @@ def _held_by(facts: FileFacts, value: cst.BaseExpression, rules: RuleSet, key: F
         value = value.func.value
     if _is_class(facts, value, key):
         return Holds("class", value.value)
+    if (isinstance(value, cst.Call) and facts.imports.qualify(value.func) == "functools.partial" and value.args
+            and value.args[0].keyword is None and not value.args[0].star and _is_class(facts, value.args[0].value, key)):
+        return Holds("class", value.args[0].value.value)  # `resnet_block = partial(ResnetBlock, dropout=dropout)`
+    if isinstance(value, cst.Name) and key is not None:  # `klass = FullAttention`, itself holding a class
+        held = facts.variables.get(key, {}).get(value.value)
+        if held is not None and held.kind == "class":
+            return held
+    if isinstance(value, cst.IfExp):  # `attn_klass = FullAttention if full else LinearAttention`
+        body, orelse = _held_by(facts, value.body, rules, key), _held_by(facts, value.orelse, rules, key)
+        if body.kind == orelse.kind == "class":
+            return body if body == orelse else Holds("class")
     if isinstance(value, (cst.List, cst.Tuple, cst.Set)) and value.elements and all(
         _is_class(facts, e.value, key) for e in value.elements
     ):
@@ -281,6 +330,10 @@ def _held_by(facts: FileFacts, value: cst.BaseExpression, rules: RuleSet, key: F
             return Holds("layer", rule.torch)
         if isinstance(value.func, cst.Name) and value.func.value in facts.module_classes:
             return Holds("module", value.func.value)
+        if isinstance(value.func, cst.Name) and value.func.value == classmethod_receiver(facts, key):
+            return Holds("module", key[0])  # `model = cls(...)` in a classmethod factory
+        if isinstance(value.func, cst.Name) and value.func.value in facts.class_factories:
+            return Holds("class")  # `Conv2d = get_same_padding_conv2d(image_size)`: one of several classes
         if key is not None:  # `self.bn1 = norm_layer(planes)` with norm_layer=nn.BatchNorm2d
             held = facts.layer_values.held(key[0] if key[0] in facts.module_classes else None, key, value.func,
                                            lambda c: mro(facts, c))
@@ -316,7 +369,11 @@ def builds_module(facts: FileFacts, cls: str | None, key: FuncKey | None, func, 
             return False
         if func.value in facts.module_classes:
             return takes_rngs(facts, func.value)
-        if func.value in facts.external_classes or func.value in facts.class_params.get(key, ()):
+        if func.value == classmethod_receiver(facts, key):  # `cls(...)` in a classmethod
+            return takes_rngs(facts, key[0])
+        if func.value in facts.external_classes:
+            return func.value not in facts.external_plain_classes
+        if func.value in facts.class_params.get(key, ()):
             return True
         held = facts.holds(cls, key, func)
         return held is not None and held.kind == "class"
@@ -326,6 +383,8 @@ def builds_module(facts: FileFacts, cls: str | None, key: FuncKey | None, func, 
     if isinstance(func, cst.Subscript):
         held = facts.holds(cls, key, func.value)
         return held is not None and held.kind == "classes"
+    if isinstance(func, cst.Call):  # `get_same_padding_conv2d(size)(3, 32, 3)`
+        return isinstance(func.func, cst.Name) and func.func.value in facts.class_factories
     return False
 
 
@@ -389,24 +448,44 @@ def _what_is_held(facts: FileFacts, gathered: dict, module: cst.Module, rules: R
                     record(top, small.targets[0].target.value, _held_by(facts, small.value, rules))
 
 
-def _callee_key(facts: FileFacts, call: cst.Call, cls: str | None) -> FuncKey | None:
-    """The file-local function a call reaches, if it is one we know."""
+def _callee_key(facts: FileFacts, call: cst.Call, cls: str | None, key: FuncKey | None = None) -> FuncKey | None:
+    """The file-local function a call reaches, if it is one we know: ``Block(...)``, ``helper(...)``,
+    ``self.method(...)``, and in a classmethod ``cls(...)`` / ``cls.method(...)``; ``Model.method(...)``."""
     func = call.func
+    receiver = classmethod_receiver(facts, key)
     if isinstance(func, cst.Name):
         if func.value in facts.module_classes:
             return (func.value, "__init__")
         if (None, func.value) in facts.functions:
             return (None, func.value)
-    if (
-        isinstance(func, cst.Attribute)
-        and isinstance(func.value, cst.Name)
-        and func.value.value == "self"
-        and cls is not None
-    ):
-        for owner in mro(facts, cls):
+        if receiver is not None and func.value == receiver:
+            return (key[0], "__init__")
+    if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+        owner_class = None
+        if func.value.value == "self" or func.value.value == receiver:
+            owner_class = cls
+        elif func.value.value in facts.module_classes:
+            owner_class = func.value.value
+        else:  # `model.reset(...)` on a variable holding one of the file's modules
+            held = facts.holds(cls, key, func.value)
+            owner_class = held.name if held is not None and held.kind == "module" else None
+        for owner in mro(facts, owner_class) if owner_class is not None else ():
             if (owner, func.attr.value) in facts.functions:
                 return (owner, func.attr.value)
     return None
+
+
+def classmethod_receiver(facts: FileFacts, key: FuncKey | None) -> str | None:
+    """The name a classmethod of one of the file's module classes has for its class (``cls``): calling it
+    builds the module (``from_name``/``from_config`` factories), so it needs ``rngs`` as a constructor does."""
+    if key is None or key[0] not in facts.module_classes:
+        return None
+    func = facts.functions.get(key)
+    if func is None or not any(isinstance(d.decorator, cst.Name) and d.decorator.value == "classmethod"
+                               for d in func.decorators):
+        return None
+    params = (*func.params.posonly_params, *func.params.params)
+    return params[0].name.value if params else None
 
 
 def _module_dict_entries(facts: FileFacts, value) -> list | None:
@@ -443,10 +522,11 @@ def container_kind(facts: FileFacts, cls: str | None) -> str | None:
 
 def subclassable(rule) -> bool:
     """A torch layer a class of the file may subclass: one built from the rule table whose Flax class
-    takes NCHW as torch does, or one the output defines with torch's signature (recurrent, attention)."""
+    takes NCHW as torch does, or one the output defines with torch's signature (recurrent, attention, the
+    convolutions in torch's layout)."""
     if rule is None or rule.kind != "layer":
         return False
-    return rule.handler in SIGNATURE_KEPT or (rule.handler is None and rule.layout != "channels_last")
+    return keeps_signature(rule) or (rule.handler is None and rule.layout != "channels_last")
 
 
 def layer_base(facts: FileFacts, cls: str | None) -> str | None:
@@ -556,7 +636,7 @@ def _rngs_functions(facts: FileFacts, gathered: dict[FuncKey, _Calls], rules: Ru
             for call in g.calls:
                 qname = facts.imports.qualify(call.func)
                 rule = rules.get(qname) if qname else None
-                target = _callee_key(facts, call, key[0])
+                target = _callee_key(facts, call, key[0], key)
                 if (
                     (rule is not None and rule.rngs)
                     or (qname in RANDOM_FACTORIES and not own)

@@ -58,10 +58,14 @@ def class_value(imports: ImportTable, rules: RuleSet, node, shadowed=frozenset()
 # Layers the translation defines as classes with torch's own signature (recurrent layers, attention):
 # held as a value, the class itself, called with torch's arguments as written.
 SIGNATURE_KEPT = ("recurrent", "attention_module")
+# Layers Flax builds in another layout, which the output also defines in torch's layout (keyed by the
+# torch name, see ``handlers.torch_layout_convolution``) for a class subclassing one or holding one as
+# a value: code that reads torch's attributes (``self.weight``, ``self.stride``) or builds it later.
+TORCH_LAYOUT_CLASSES = ("torch.nn.Conv1d", "torch.nn.Conv2d", "torch.nn.Conv3d")
 
 
 def keeps_signature(rule: Rule) -> bool:
-    return rule.handler in SIGNATURE_KEPT
+    return rule.handler in SIGNATURE_KEPT or rule.torch in TORCH_LAYOUT_CLASSES
 
 
 def passthrough(rule: Rule) -> int | None:

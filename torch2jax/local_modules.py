@@ -22,6 +22,8 @@ class LocalModule:
     aliases: dict  # its import aliases, local name -> qualified name (torch's among them)
     module_classes: frozenset  # its nn.Module subclasses, also those it takes from its own imports
     rngs_functions: frozenset  # its top-level functions that build layers (they take rngs once translated)
+    class_factories: frozenset  # its top-level functions returning module classes (built later, with rngs)
+    plain_classes: frozenset  # its module classes built as written, without rngs (no __init__: only a forward)
     public: frozenset | None  # what ``import *`` takes when the module says (``__all__``), else None
 
 
@@ -49,6 +51,7 @@ def find_module(importer: str | None, node: cst.ImportFrom) -> Path | None:
 def summary(path: Path, rules, seen: frozenset, analyze) -> LocalModule | None:
     """What ``path`` offers to the files importing it (None when it cannot be read or parsed);
     ``analyze`` is ``torch2jax.analyze.analyze`` (which calls this: passed in, not imported)."""
+    from torch2jax.analyze import takes_rngs  # analyze imports this module
     try:
         stamp = path.stat().st_mtime_ns
     except OSError:
@@ -66,7 +69,9 @@ def summary(path: Path, rules, seen: frozenset, analyze) -> LocalModule | None:
         return None
     rngs = frozenset(name for cls, name in facts.needs_rngs if cls is None)
     found = LocalModule(dict(facts.imports.aliases), frozenset(facts.module_classes) | facts.external_classes,
-                        rngs | facts.external_rngs_functions, _public(module))
+                        rngs | facts.external_rngs_functions, frozenset(facts.class_factories),
+                        frozenset(c for c in facts.module_classes if not takes_rngs(facts, c)) | facts.external_plain_classes,
+                        _public(module))
     ANALYSED[key] = found
     return found
 
@@ -114,7 +119,9 @@ def imported_from_local_modules(facts, module: cst.Module, path: str | None, rul
                     if (take is None or name in take) and name not in facts.imports.aliases:
                         facts.imports.aliases[name] = full
                 facts.external_classes |= {c for c in local.module_classes if take is None or c in take}
+                facts.external_plain_classes |= {c for c in local.plain_classes if take is None or c in take}
                 facts.external_rngs_functions |= {f for f in local.rngs_functions if take is None or f in take}
+                facts.class_factories |= {f for f in local.class_factories if take is None or f in take}
                 continue
             for alias in small.names:
                 name = alias.name.value if isinstance(alias.name, cst.Name) else None
@@ -123,7 +130,11 @@ def imported_from_local_modules(facts, module: cst.Module, path: str | None, rul
                     continue
                 if name in local.module_classes:
                     facts.external_classes.add(local_name)
+                    if name in local.plain_classes:
+                        facts.external_plain_classes.add(local_name)
                 elif name in local.rngs_functions:
                     facts.external_rngs_functions.add(local_name)
+                elif name in local.class_factories:
+                    facts.class_factories.add(local_name)
                 elif name in local.aliases and local_name not in facts.imports.aliases:
                     facts.imports.aliases[local_name] = local.aliases[name]

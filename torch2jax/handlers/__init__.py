@@ -34,6 +34,7 @@ from torch2jax.handlers import (  # noqa: F401  (imported for registration)
     searching,
     shapes,
     views,
+    torch_layout_convolution,
     torchscript,
     training,
 )

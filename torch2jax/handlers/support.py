@@ -8,7 +8,7 @@ from typing import Callable
 
 from torch2jax.handlers.training import request_imports
 
-# handler name -> fn(rule, state) -> the name of the class the output defines for that torch layer,
+# handler name (or, for a layer whose construction is not a handler's, its torch name) -> fn(rule, state) -> the name of the class the output defines for that torch layer,
 # defined there once (recurrent layers, attention): the class itself, for a layer held as a value or
 # subclassed, where no construction is translated.
 CLASS_DEFINERS: dict[str, Callable] = {}
@@ -24,7 +24,7 @@ def class_definer(handler_name: str):
 
 def defined_class(state, rule) -> str | None:
     """The class the output defines for ``rule``'s torch layer (defining it), or None for a layer without one."""
-    definer = CLASS_DEFINERS.get(rule.handler)
+    definer = CLASS_DEFINERS.get(rule.handler) or CLASS_DEFINERS.get(rule.torch)
     return definer(rule, state) if definer is not None else None
 
 

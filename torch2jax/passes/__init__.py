@@ -31,6 +31,7 @@ CONCERNS = (
     "module_classes",
     "training_flag",
     "layer_values",
+    "function_partials",
     "torch_lookups",
     "torch_functions",
     "einops_layers",

@@ -40,7 +40,7 @@ def unsupported_layer_base(state: State, node: cst.ClassDef) -> None:
     for base in node.bases:
         qname = state.qualify(base.value)
         rule = state.rules.get(qname) if qname else None
-        if (rule is not None and rule.kind == "layer" and not subclassable(rule) and len(state.scopes) == 1
+        if (rule is not None and rule.kind in ("layer", "module_fn") and not subclassable(rule) and len(state.scopes) == 1
                 and qname not in CONTAINERS):  # nn.Sequential / ModuleList / ModuleDict: passes.module_containers
             state.inner.add(id(base.value))  # reported here, not again as a torch name used as a value
             state.report("T2J901", f"`{node.name.value}` subclasses `{qname}`, which is translated where it is built "

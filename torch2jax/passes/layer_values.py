@@ -87,6 +87,11 @@ def bound_layer_class(state: State, original: cst.Call, updated: cst.Call):
     if rule.kind == "module_fn":
         built = cst.Call(func=original.args[0].value, args=bound_args)
         return apply_rule(state, rule, original, built, receiver=None)
+    if keeps_signature(rule):  # partial(nn.LSTM, batch_first=True): the class the output defines, same arguments
+        name = defined_class(state, rule)
+        if name:
+            state.applied(rule, len(state.pending))
+            return updated.with_changes(args=[updated.args[0].with_changes(value=cst.Name(name)), *bound_args])
     count = passthrough(rule)
     if count is None:
         raise Unsupported("T2J901", f"`{qname}` held as a value (functools.partial) is not translated; left as is")

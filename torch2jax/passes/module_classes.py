@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from torch2jax.analyze import builds_module, mro
+from torch2jax.analyze import builds_module, classmethod_receiver, mro
 from torch2jax.names import dotted_name
 from torch2jax.registry import REMOVE, on_leave, on_statement, on_visit
 from torch2jax.state import State
@@ -187,17 +187,28 @@ def construction(state: State, original: cst.Call, updated: cst.Call):
 
 @on_leave(cst.Call)
 def self_call(state: State, original: cst.Call, updated: cst.Call):
-    """``self.forward(x)`` -> ``self(x)``; ``self.make_layer(...)`` gets rngs."""
+    """``self.forward(x)`` -> ``self(x)``; ``self.make_layer(...)`` gets rngs, as do ``cls.from_name(...)`` in a
+    classmethod and ``Model.from_name(...)``, factories that build the module."""
     func = original.func
     scope = state.scope
-    if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self"):
+    if not (isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name)) or func.value.value in scope.shadowed:
         return None
-    if scope.cls is None:
+    receiver = func.value.value
+    if receiver in state.facts.module_classes:
+        owner = receiver
+    elif receiver == "self" or receiver == classmethod_receiver(state.facts, scope.key):
+        owner = scope.cls
+    else:  # `model._change_in_channels(3)` on a variable holding one of the file's modules
+        held = state.facts.holds(scope.cls, scope.key, func.value)
+        if held is None or held.kind != "module" or held.name not in state.facts.module_classes:
+            return None
+        owner = held.name
+    if owner is None:
         return None
     attr = func.attr.value
-    if attr == "forward":
+    if attr == "forward" and receiver == "self":
         return updated.with_changes(func=cst.Name("self"))
-    owners = mro(state.facts, scope.cls)
+    owners = mro(state.facts, owner)
     if any((c, attr) in state.facts.needs_rngs for c in owners):
         return with_rngs(state, updated)
     return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import libcst as cst
 
 from torch2jax.analyze import Holds, layer_base
+from torch2jax.layer_values import keeps_signature
 from torch2jax.registry import on_leave
 from torch2jax.state import State
 from torch2jax.syntax import call, code_of, value_expr
@@ -21,8 +22,11 @@ def _parameter(state: State, node: cst.Attribute):
     if not isinstance(node, cst.Attribute):
         return None
     holder = state.holds(node.value)
-    if holder is not None and holder.kind == "module" and layer_base(state.facts, holder.name):  # class X(nn.Linear)
-        holder = Holds("layer", layer_base(state.facts, holder.name))
+    base = layer_base(state.facts, holder.name) if holder is not None and holder.kind == "module" else None
+    if base is not None:  # class X(nn.Linear): the Flax layer's variables; X(nn.Conv2d): torch's, as they are
+        if keeps_signature(state.rules.get(base)):
+            return None
+        holder = Holds("layer", base)
     if holder is None or holder.kind != "layer":
         return None
     found = None

@@ -160,3 +160,18 @@ def test_classes_compared_with_a_type_are_types():
     result = convert_source(source)
     assert "type(m) is nnx.Linear" in result.code and "m.__class__ in (nn.Identity,)" in result.code
     assert [d.code for d in result.diagnostics] == ["T2J901"]  # Identity is a function in JAX: no class to compare
+
+
+def test_an_activation_held_where_its_building_call_is_not_followed_is_reported():
+    """linformer: `GELU = nn.GELU if hasattr(nn, 'GELU') else GELU_` at module level, built later through
+    a helper (`activation = default(activation, GELU); activation()`). The value becomes the function,
+    and the call that builds it cannot be found from there: said where the value is, not silent."""
+    source = ("import torch.nn as nn\n\n\ndef default(val, d):\n    return val if val is not None else d\n\n\n"
+              "GELU = nn.GELU if hasattr(nn, 'GELU') else None\n\n\n"
+              "class FeedForward(nn.Module):\n    def __init__(self, activation=None):\n        super().__init__()\n"
+              "        self.act = default(activation, GELU)()\n\n    def forward(self, x):\n        return self.act(x)\n")
+    result = convert_source(source)
+    assert [(d.code, d.line) for d in result.diagnostics] == [("T2J101", 8)], [d.text() for d in result.diagnostics]
+    assert "# torch2jax: T2J101 `nn.GELU` held here becomes the function" in result.code
+    followed = convert_source(SOURCE)  # defaults, arguments and assignments in functions: followed, quiet
+    assert {d.code for d in followed.diagnostics} == {"T2J104"}

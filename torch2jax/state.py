@@ -75,6 +75,7 @@ class State:
         self.keep_alive: list = []
         self.module: cst.Module | None = None  # the file being rewritten (set when the walk enters it)
         self.compared: set[int] = set()  # names/attributes compared by `is`, `==`, `in` (`type(m) is nn.Identity`)
+        self.compared_values: set[int] = set()  # operands of the other comparisons (`act_layer is nn.ReLU`)
         self.tied: dict[str, dict[str, str]] = {}  # class -> tied Linear head -> the Embedding it shares
         self.tied_flags: dict[str, set[str]] = {}  # class -> heads tied only under a condition (a flag says)
         self.split_lines: set[int] = set()  # statement lines whose rewrite is several lines (registry.Lines)

@@ -25,12 +25,18 @@ from torch2jax.syntax import call, code_of
 KEPT_BY_FUNCTIONS = {"inplace"}  # what a torch activation takes that its JAX function has no use for
 
 
-def reference(state: State, rule, original) -> cst.BaseExpression | None:
-    """A torch layer class named as a value, translated; None where it cannot be (reported by the caller)."""
+def reference(state: State, rule, original, at=None) -> cst.BaseExpression | None:
+    """A torch layer class named as a value, translated; None where it cannot be (reported by the caller).
+    ``at``: the node standing where the value is held, when that is not ``original`` (a ``getattr`` lookup)."""
     if _is_partial_target(state, original):
         return original  # functools.partial(nn.X, ...) is translated as a whole (below)
     if rule.kind == "module_fn":
-        return _function_value(state, rule, original)
+        value = _function_value(state, rule, original)
+        if value is not None and not _followed(state, original if at is None else at):
+            state.report("T2J101", f"`{code_of(original)}` held here becomes the function `{code_of(value)}` (the layer "
+                         "itself); a later call building it (`act()`) is not followed from here: drop that call",
+                         node=original, handled=True, mark=True)
+        return value
     if keeps_signature(rule):  # nn.LSTM -> LSTM, the class the output defines
         name = defined_class(state, rule)
         if name:
@@ -41,6 +47,25 @@ def reference(state: State, rule, original) -> cst.BaseExpression | None:
         return None
     report_approximate(state, rule, original)
     return _partial(state, rule, {}, count)
+
+
+def _followed(state: State, original) -> bool:
+    """Held where the analysis (``torch2jax.layer_values``) follows a value to the call that builds it: a
+    parameter's default, a call's argument, the value assigned to a name or ``self.<attr>`` in a function.
+    Elsewhere (a module-level name, one branch of a conditional, a list) that call is not found."""
+    if id(original) in state.callees or id(original) in state.compared_values:  # built or compared right here
+        return True
+    if state.calls and any(a.value is original for a in state.calls[-1].args):
+        return True
+    functions = [s for s in state.statements if isinstance(s, cst.FunctionDef)]
+    if not functions:
+        return False
+    header = functions[-1].params
+    if any(p.default is original for p in (*header.posonly_params, *header.params, *header.kwonly_params)):
+        return True
+    line = state.statements[-1]
+    return isinstance(line, cst.SimpleStatementLine) and any(
+        isinstance(s, (cst.Assign, cst.AnnAssign)) and s.value is original for s in line.body)
 
 
 def _function_value(state: State, rule, original) -> cst.BaseExpression | None:

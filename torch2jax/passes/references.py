@@ -37,6 +37,7 @@ def compared_operands(state: State, node: cst.Comparison) -> None:
     type are types (``act_layer is nn.ReLU`` compares two values: a held class is its translation)."""
     operands = (node.left, *(c.comparator for c in node.comparisons))
     if not any(_is_type_of(operand) for operand in operands):
+        state.compared_values.update(id(o) for o in operands)  # `act_layer is nn.ReLU`: the value is its translation
         return
     for operand in operands:
         items = [e.value for e in operand.elements] if isinstance(operand, (cst.Tuple, cst.List, cst.Set)) else [operand]

@@ -53,7 +53,7 @@ def torch_lookup(state: State, original: cst.Call, updated: cst.Call):
     module, names, name = found
     values = []
     for n, rule in zip(names, _rules(state, module, names)):
-        value = layer_values.reference(state, rule, cst.parse_expression(f"{module}.{n}"))
+        value = layer_values.reference(state, rule, cst.parse_expression(f"{module}.{n}"), at=original)
         if value is None:
             raise Unsupported("T2J901", f"`{module}.{n}` looked up with getattr is not translated as a value")
         values.append(value)

@@ -27,6 +27,16 @@ def test_convert_to_stdout_exit_0():
     assert "0 error(s), 0 warning(s)" in proc.stderr
 
 
+def test_dash_output_is_standard_output(tmp_path, capsys, monkeypatch):
+    """`-o -` writes to standard output (it wrote a file named `-`), for one input only."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["convert", str(LENET), "-o", "-"]) == 0
+    assert capsys.readouterr().out == EXPECTED and not (tmp_path / "-").exists()
+    assert main(["convert", str(LENET), str(LENET), "-o", "-"]) == 2
+    assert "-o - (standard output) takes one input file" in capsys.readouterr().err
+    assert not (tmp_path / "-").exists()
+
+
 def test_output_file_written_and_input_untouched(tmp_path):
     src = tmp_path / "model.py"
     src.write_text(LENET.read_text())

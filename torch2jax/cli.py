@@ -79,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     convert.add_argument("paths", nargs="+", metavar="PATH", help="files or directories (recursed for *.py and *.ipynb); - for stdin")
-    convert.add_argument("-o", "--output", metavar="OUT", help="output file (one input) or directory (several inputs or a directory)")
+    convert.add_argument("-o", "--output", metavar="OUT", help="output file (one input; - for standard output) or directory (several inputs or a directory)")
     convert.add_argument("--in-place", action="store_true", help="overwrite the inputs with their translation")
     convert.add_argument("--check", action="store_true", help="write nothing; exit 1 if any file would change")
     convert.add_argument("--diff", action="store_true", help="write nothing; print a unified diff of the changes")
@@ -167,7 +167,7 @@ def _inputs(paths: list[str]) -> list[tuple[Path | None, Path | None]]:
 def _destination(args, path: Path | None, root: Path | None, count: int) -> Path | None:
     if args.in_place:
         return path
-    if args.output is None:
+    if args.output is None or args.output == "-":  # standard output
         return None
     out = Path(args.output)
     if count == 1 and root is None and not out.is_dir():
@@ -206,6 +206,8 @@ def _convert(args) -> int:
         return fail("no Python files or notebooks found")
     if args.in_place and any(p is None for p, _ in inputs):
         return fail("--in-place cannot be used with stdin")
+    if args.output == "-" and (len(inputs) > 1 or inputs[0][1] is not None):
+        return fail("-o - (standard output) takes one input file")
     if len(inputs) > 1 and args.output and Path(args.output).is_file():
         return fail(f"{args.output} is a file; give a directory for several inputs")
 

@@ -82,6 +82,22 @@ def test_names_from_a_sibling_module(package):
     assert convert_source(MODEL).code == MODEL
 
 
+def test_an_absolute_import_of_the_package_the_file_is_in(package):
+    """pytorch-tcn's `from pytorch_tcn.conv import TemporalConv1d`, inside pytorch_tcn/: the package's
+    own module, found from the top of the package (it was not, and its classes got no rngs)."""
+    model = MODEL.replace("from .parts import *\nfrom .parts import make_head", "import torch.nn as nn\n"
+                          "from unet.parts import DoubleConv, Up, make_head")
+    (package / "absolute.py").write_text(model)
+    code = convert_file(package / "absolute.py").code
+    for line in ["self.inc = DoubleConv(3, 8, rngs=rngs)", "self.up = Up(16, 8, rngs=rngs)",
+                 "self.head = make_head(8, n_classes, rngs=rngs)", "from unet.parts import DoubleConv, Up, make_head"]:
+        assert line in code, line
+    nowhere = package.parent / "elsewhere"  # the same file outside the package: another library's names
+    nowhere.mkdir()
+    (nowhere / "absolute.py").write_text(model)
+    assert "self.inc = DoubleConv(3, 8)\n" in convert_file(nowhere / "absolute.py").code
+
+
 def test_shape_arithmetic_stays_static():
     code = convert_source(PARTS).code
     assert "diffY = np.asarray([x2.shape[2] - x1.shape[2]])" in code

@@ -39,12 +39,21 @@ def find_module(importer: str | None, node: cst.ImportFrom) -> Path | None:
     parts = _dotted(node.module).split(".") if node.module is not None else []
     if level == 0 and not parts:
         return None
+    if level == 0:  # beside the importer, or from the top of the package it is in (`from pytorch_tcn.conv import`)
+        bases = [base]
+        while (bases[-1] / "__init__.py").is_file() and bases[-1].parent != bases[-1]:
+            bases.append(bases[-1].parent)
+        return next((found for b in bases if (found := _module_file(b.joinpath(*parts))) is not None), None)
     target = base.joinpath(*parts) if parts else base
+    if parts:
+        return _module_file(target)
+    return target / "__init__.py" if (target / "__init__.py").is_file() else None
+
+
+def _module_file(target: Path) -> Path | None:
     for candidate in (target.with_suffix(".py"), target / "__init__.py"):
-        if parts and candidate.is_file():
+        if candidate.is_file():
             return candidate
-    if not parts and (target / "__init__.py").is_file():
-        return target / "__init__.py"
     return None
 
 

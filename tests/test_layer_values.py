@@ -173,5 +173,7 @@ def test_an_activation_held_where_its_building_call_is_not_followed_is_reported(
     result = convert_source(source)
     assert [(d.code, d.line) for d in result.diagnostics] == [("T2J101", 8)], [d.text() for d in result.diagnostics]
     assert "# torch2jax: T2J101 `nn.GELU` held here becomes the function" in result.code
+    table = "import torch.nn as nn\n\nacts = dict(relu=nn.ReLU)\n\n\ndef make(kind):\n    return acts[kind]()\n"
+    assert [d.code for d in convert_source(table).diagnostics] == ["T2J101"]  # pytorch-tcn's activation_fn table
     followed = convert_source(SOURCE)  # defaults, arguments and assignments in functions: followed, quiet
     assert {d.code for d in followed.diagnostics} == {"T2J104"}

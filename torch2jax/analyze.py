@@ -503,6 +503,11 @@ def _module_dict_entries(facts: FileFacts, value) -> list | None:
     return None
 
 
+def reaches_file_function(facts: FileFacts, call: cst.Call, cls: str | None) -> bool:
+    """The call reaches one of the file's functions or module classes (its arguments are followed there)."""
+    return _callee_params(facts, call, cls) is not None
+
+
 def _callee_params(facts: FileFacts, call: cst.Call, cls: str | None):
     """(key, parameter names) of the file's function a call reaches, if it is one we know."""
     key = _callee_key(facts, call, cls)

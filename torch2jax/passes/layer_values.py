@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from torch2jax.analyze import mro
+from torch2jax.analyze import mro, reaches_file_function
 from torch2jax.arguments import bind, target_arguments
 from torch2jax.diagnostics import Unsupported
 from torch2jax.layer_values import PARTIAL, class_value, keeps_signature, passthrough
@@ -51,12 +51,12 @@ def reference(state: State, rule, original, at=None) -> cst.BaseExpression | Non
 
 def _followed(state: State, original) -> bool:
     """Held where the analysis (``torch2jax.layer_values``) follows a value to the call that builds it: a
-    parameter's default, a call's argument, the value assigned to a name or ``self.<attr>`` in a function.
+    parameter's default, an argument to the file's own function or class, the value assigned to a name or ``self.<attr>`` in a function.
     Elsewhere (a module-level name, one branch of a conditional, a list) that call is not found."""
     if id(original) in state.callees or id(original) in state.compared_values:  # built or compared right here
         return True
-    if state.calls and any(a.value is original for a in state.calls[-1].args):
-        return True
+    if state.calls and any(a.value is original for a in state.calls[-1].args):  # given to the file's own code
+        return reaches_file_function(state.facts, state.calls[-1], state.scope.cls)
     functions = [s for s in state.statements if isinstance(s, cst.FunctionDef)]
     if not functions:
         return False

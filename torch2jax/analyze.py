@@ -91,6 +91,7 @@ class FileFacts:
     # the file's own and those the project's modules define: what they return is built later, with rngs
     class_factories: set[str] = field(default_factory=set)
     external_plain_classes: set[str] = field(default_factory=set)  # external classes built without rngs (no __init__)
+    plain_classes: frozenset = frozenset()  # the file's module classes built without rngs (see takes_rngs)
     tensor_classes: set[str] = field(default_factory=set)  # torch.Tensor subclasses (their `self` is a tensor)
     containers: dict[str, str] = field(default_factory=dict)  # class -> nn.Sequential/ModuleList/ModuleDict it subclasses
     # nn.Sequential subclasses whose layers are attributes set in __init__: class -> the attributes in order
@@ -252,6 +253,7 @@ def analyze(module: cst.Module, rules: RuleSet, source: str | None = None, path:
     _direct_channels_last(facts, gathered, rules)
     if facts.imports.imports_torch and (source is None or mentions_training(source)):
         facts.training = analyze_training(module, imports)
+    facts.plain_classes = frozenset(c for c in facts.module_classes if not takes_rngs(facts, c))
     return facts
 
 

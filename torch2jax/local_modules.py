@@ -60,7 +60,6 @@ def _module_file(target: Path) -> Path | None:
 def summary(path: Path, rules, seen: frozenset, analyze) -> LocalModule | None:
     """What ``path`` offers to the files importing it (None when it cannot be read or parsed);
     ``analyze`` is ``torch2jax.analyze.analyze`` (which calls this: passed in, not imported)."""
-    from torch2jax.analyze import takes_rngs  # analyze imports this module
     try:
         stamp = path.stat().st_mtime_ns
     except OSError:
@@ -79,7 +78,7 @@ def summary(path: Path, rules, seen: frozenset, analyze) -> LocalModule | None:
     rngs = frozenset(name for cls, name in facts.needs_rngs if cls is None)
     found = LocalModule(dict(facts.imports.aliases), frozenset(facts.module_classes) | facts.external_classes,
                         rngs | facts.external_rngs_functions, frozenset(facts.class_factories),
-                        frozenset(c for c in facts.module_classes if not takes_rngs(facts, c)) | facts.external_plain_classes,
+                        facts.plain_classes | facts.external_plain_classes,
                         _public(module))
     ANALYSED[key] = found
     return found

@@ -243,3 +243,28 @@ def test_tensors_known_through_functions_calling_each_other_do_not_depend_on_wha
     code = convert_source(source).code
     assert "def late(a, b):\n    a = scalar(a, device=b.device)\n    return jax.devices()[0]\n" in code
     assert convert_source(code).code == code
+
+
+def test_every_rule_example_is_a_fixed_point_where_torch_stays_imported():
+    """A helper the output defines (cdist, unfold, ...) is walked again on a second conversion when the
+    file still imports torch (a `torch.utils.data` sampler kept): it must read as JAX already. The fuzz
+    test found cdist's `diff.max(-1)` turned into torch's (values, indices) pair there."""
+    import ast
+
+    from torch2jax.rules import load_rules
+
+    unstable = []
+    for rule in load_rules().rules:
+        for before, _ in rule.examples:
+            try:
+                ast.parse(before, mode="eval")
+            except SyntaxError:
+                continue
+            source = ("import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n\n\n"
+                      "class Model(nn.Module):\n    def __init__(self):\n        super().__init__()\n\n"
+                      "    def forward(self, x, a=None, b=None, w=None, m=None):\n"
+                      f"        y = {before}\n        z = torch.utils.data.BatchSampler(s, 4, False)\n        return x\n")
+            first = convert_source(source)
+            if first.ok and convert_source(first.code).code != first.code:
+                unstable.append(before)
+    assert not unstable, unstable

@@ -37,6 +37,8 @@ _KNOWN: "weakref.WeakKeyDictionary[State, dict[int, frozenset]]" = weakref.WeakK
 _RETURNS: "weakref.WeakKeyDictionary[State, dict[int, bool]]" = weakref.WeakKeyDictionary()
 _SITES: "weakref.WeakKeyDictionary[State, dict]" = weakref.WeakKeyDictionary()
 _PARAMETERS: "weakref.WeakKeyDictionary[State, dict[str, frozenset]]" = weakref.WeakKeyDictionary()
+_BODIES: "weakref.WeakKeyDictionary[State, dict[int, tuple]]" = weakref.WeakKeyDictionary()
+_KEYS: "weakref.WeakKeyDictionary[State, dict[int, tuple]]" = weakref.WeakKeyDictionary()
 
 
 def _function(state: State) -> cst.FunctionDef | None:
@@ -94,10 +96,10 @@ def _reads_tensor(state: State, node, known, where=None) -> bool:
 
 def _key_of(state: State, func: cst.FunctionDef):
     """(class or None, name) of a module-level function or a method; None for a nested function."""
-    key = (None, func.name.value)
-    if state.facts.functions.get(key) is func:
-        return key
-    return next((k for k, f in state.facts.functions.items() if f is func), None)
+    keys = _KEYS.get(state)
+    if keys is None:
+        keys = _KEYS[state] = {id(f): k for k, f in state.facts.functions.items()}
+    return keys.get(id(func))
 
 
 def _solved(state: State) -> tuple[dict, dict]:
@@ -136,10 +138,16 @@ def returns_tensor(state: State, func: cst.FunctionDef) -> bool:
     return returns[id(func)]
 
 
-def _returns_tensor(state: State, func: cst.FunctionDef) -> bool:
-    returns = []
+def _body(state: State, func: cst.FunctionDef) -> tuple[list, list]:
+    """The function's own assignments ((target names, value)) and returned values, not those of the
+    functions and classes nested in it; collected once (the rounds of ``_solved`` read them often)."""
+    table = _BODIES.setdefault(state, {})
+    found = table.get(id(func))
+    if found is not None:
+        return found
+    assigns, returns = [], []
 
-    class _Returns(cst.CSTVisitor):
+    class _Collect(cst.CSTVisitor):
         def visit_FunctionDef(self, node):
             return node is func
 
@@ -149,11 +157,21 @@ def _returns_tensor(state: State, func: cst.FunctionDef) -> bool:
         def visit_Lambda(self, node):
             return False
 
+        def visit_Assign(self, node):
+            assigns.append(([n for t in node.targets for n in _names(t.target)], node.value))
+
         def visit_Return(self, node):
             if node.value is not None:
                 returns.append(node.value)
 
-    visit(func, _Returns())
+    visit(func, _Collect())
+    state.keep_alive.append(func)
+    table[id(func)] = assigns, returns
+    return assigns, returns
+
+
+def _returns_tensor(state: State, func: cst.FunctionDef) -> bool:
+    returns = _body(state, func)[1]
     known = known_tensors(state, func)
     return any(_reads_tensor(state, value, known, _key_of(state, func)) for value in returns)
 
@@ -225,19 +243,7 @@ def _known_tensors(state: State, func: cst.FunctionDef) -> frozenset:
         known.update(p.name.value for p in func.params.params[1:])
     elif key is not None and key[1] != "__init__":  # a constructor's arguments are its configuration
         known.update(_tensor_arguments(state, func, key))
-    assigns = []
-
-    class _Collect(cst.CSTVisitor):
-        def visit_FunctionDef(self, node):
-            return node is func  # not nested functions
-
-        def visit_ClassDef(self, node):
-            return False
-
-        def visit_Assign(self, node):
-            assigns.append(([n for t in node.targets for n in _names(t.target)], node.value))
-
-    visit(func, _Collect())
+    assigns = _body(state, func)[0]
     changed = True
     while changed:
         changed = False

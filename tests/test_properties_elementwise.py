@@ -3,6 +3,7 @@ binary arithmetic with broadcasting, comparisons, clamping and selection. Hypoth
 shapes and each rule's hyperparameters; values, dtypes and gradients are compared against torch
 (tests/properties.py)."""
 
+import numpy as np
 import pytest
 
 pytest.importorskip("torch")
@@ -179,3 +180,91 @@ def test_clamp_and_select(shape, how, low, high, value, seed):
     inputs = {"x": data(shape, seed), "y": data(other, seed + 1), "lo": lo, "hi": lo + 1.0,
               "m": data(other, seed + 3) > 0, "v": data((), seed + 4)}
     check(outputs, inputs)
+
+
+MATH_UNARY = {  # torch function (rules/math.toml) -> the input it needs
+    "torch.neg": "x", "torch.reciprocal": "p", "torch.square": "x", "torch.sign": "x", "torch.trunc": "x",
+    "torch.expm1": "x", "torch.log2": "p", "torch.log10": "p", "torch.sinh": "x", "torch.cosh": "x",
+    "torch.isnan": "f", "torch.isinf": "f", "torch.isfinite": "f", "torch.logical_not": "x", "torch.erf": "x",
+    "torch.erfinv": "u", "torch.lgamma": "p", "torch.digamma": "p",
+}
+
+
+@covers(*MATH_UNARY)
+@SETTINGS
+@given(shape=shapes(min_rank=0), scale=st.sampled_from([0.3, 2.0, 6.0]), seed=st.integers(0, 9))
+def test_math_unary(shape, scale, seed):
+    outputs = [f"{f}({x})" for f, x in MATH_UNARY.items()] + ["torch.negative(x)", "torch.fix(x)"]
+    special = data(shape, seed + 3, scale)
+    special.reshape(-1)[::3] = float("nan")
+    special.reshape(-1)[1::4] = float("inf")
+    special.reshape(-1)[2::5] = -float("inf")
+    inputs = {"x": data(shape, seed, scale), "p": data(shape, seed + 1, scale, low=0.2),
+              "u": data(shape, seed + 2, 1.8, low=-0.9), "f": special}
+    check(outputs, inputs, constant=("f",), tol=5e-5)
+
+
+@covers("torch.mul", "torch.true_divide", "torch.floor_divide", "torch.remainder", "torch.fmod", "torch.atan2",
+        "torch.hypot", "torch.logical_and", "torch.logical_or", "torch.logical_xor", "torch.bitwise_and",
+        "torch.bitwise_or", "torch.add", "torch.sub", "torch.div")
+@SETTINGS
+@given(shape=shapes(), how=BROADCAST, scalar=st.sampled_from([0.5, -2, 3.0]), seed=st.integers(0, 9))
+def test_math_binary(shape, how, scalar, seed):
+    outputs = ["torch.mul(x, y)", f"torch.mul(x, {scalar})", "torch.multiply(x, y)", "torch.true_divide(x, q)",
+               "torch.floor_divide(i, j)", "torch.remainder(x, q)", "torch.fmod(x, q)", "torch.remainder(i, j)",
+               "torch.fmod(i, j)", "torch.atan2(x, y)", "torch.arctan2(y, x)", "torch.hypot(x, y)",
+               "torch.logical_and(x > 0, y > 0)", "torch.logical_or(x > 0, y < 0)", "torch.logical_xor(x > 0, y > 0)",
+               "torch.bitwise_and(i, j)", "torch.bitwise_or(i, j)", "torch.add(x, y)", f"torch.add(x, {scalar})",
+               "torch.add(x, y, alpha=1)", "torch.sub(x, y)", "torch.subtract(y, x)", "torch.div(x, q)",
+               "torch.divide(x, q)"]
+    other = _other_shape(shape, how)
+    rng = np.random.default_rng(seed)
+    q = data(other, seed + 2, 2.0, low=0.5) * np.where(rng.random(other) < 0.5, -1, 1).astype(np.float32)
+    inputs = {"x": data(shape, seed, 3.0), "y": data(other, seed + 1), "q": q,
+              "i": rng.integers(-20, 20, shape).astype(np.int64),
+              "j": (rng.integers(1, 6, other) * np.where(rng.random(other) < 0.5, -1, 1)).astype(np.int64)}
+    check(outputs, inputs)
+
+
+@covers("torch.dot", "torch.inner", "torch.mv", "torch.kron", "torch.trace", "torch.det", "torch.inverse", "torch.diag",
+        "torch.diagonal")
+@SETTINGS
+@given(n=st.integers(1, 4), m=st.integers(1, 4), k=st.sampled_from([None, 0, 1, -1]), data_=st.data(), seed=st.integers(0, 9))
+def test_linear_algebra(n, m, k, data_, seed):
+    offset = data_.draw(st.integers(-2, 2))
+    d1, d2 = data_.draw(st.sampled_from([(0, 1), (-1, -2), (0, 2), (2, 1)]))
+    diag = f", {k}" if k is not None else ""
+    outputs = ["torch.dot(v, w)", "torch.inner(v, w)", "torch.inner(a, b)", "torch.mv(a, w)", "torch.kron(a, b)",
+               "torch.trace(a)", "torch.det(s)", "torch.linalg.det(s)", "torch.inverse(s)", "torch.linalg.inv(s)",
+               f"torch.diag(v{diag})", f"torch.diag(a{diag})", f"torch.diagonal(t, {offset}, {d1}, {d2})",
+               f"torch.diagonal(t, offset={offset}, dim1={d1}, dim2={d2})", "torch.diagonal(a)"]
+    well_conditioned = np.eye(n, dtype=np.float32) * 3 + data((n, n), seed + 4, 0.5)
+    inputs = {"v": data((m,), seed), "w": data((m,), seed + 1), "a": data((n, m), seed + 2), "b": data((2, m), seed + 3),
+              "s": well_conditioned, "t": data((n, m, 3), seed + 5)}
+    check(outputs, inputs, tol=1e-4)
+
+
+@covers("torch.any", "torch.all", "torch.count_nonzero", "torch.allclose", "torch.isclose", "torch.nan_to_num",
+        "torch.movedim", "torch.broadcast_to", "torch.atleast_2d")
+@SETTINGS
+@given(shape=shapes(), keepdim=st.sampled_from([None, True, False]), data_=st.data(), seed=st.integers(0, 9))
+def test_predicates_and_moves(shape, keepdim, data_, seed):
+    rank = len(shape)
+    dim = data_.draw(st.integers(-rank, rank - 1))
+    dest = data_.draw(st.integers(-rank, rank - 1))
+    tol = data_.draw(st.sampled_from([None, 1e-3, 0.5]))
+    args = call_args(dim=dim, keepdim=keepdim)
+    close = call_args(atol=tol, equal_nan=data_.draw(st.sampled_from([None, True, False])))
+    comma = ", " if close else ""
+    outputs = ["torch.any(m)", f"torch.any(m, {args})", "torch.all(m)", f"torch.all(m, {args})",
+               f"torch.any(m, {dim})", "torch.count_nonzero(m)", f"torch.count_nonzero(m, dim={dim})",
+               f"torch.allclose(x, y{comma}{close})", f"torch.isclose(x, y{comma}{close})",
+               "torch.nan_to_num(f)", "torch.nan_to_num(f, nan=0.5)", "torch.nan_to_num(f, 0.0, 1e3, -1e3)",
+               f"torch.movedim(x, {dim}, {dest})", f"torch.moveaxis(x, {dim}, {dest})",
+               f"torch.broadcast_to(x, {(2,) + shape})", "torch.atleast_2d(x)"]
+    x = data(shape, seed)
+    y = x + data(shape, seed + 1, 1e-2)
+    f = data(shape, seed + 2)
+    f.reshape(-1)[::3] = float("nan")
+    f.reshape(-1)[1::4] = float("inf")
+    check(outputs, {"x": x, "y": y, "m": data(shape, seed + 3) > 0.3, "f": f}, constant=("f",))

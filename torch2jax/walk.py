@@ -105,6 +105,18 @@ _EXIT = {
 _KEPT_ON_LEAVE = frozenset({cst.SimpleStatementLine, cst.IndentedBlock, cst.Module, *_EXIT, *STATEMENTS})
 
 
+def _leave_callbacks(state: State, kind: type, original, result):
+    """The node's leave callbacks in order, each given the last one's result; an exclusive one that
+    answers ends the run."""
+    for callback, exclusive in LEAVE.get(kind, ()):
+        out = _guarded(state, callback, original, result)
+        if out is not None:
+            result = out
+            if exclusive:
+                break
+    return result
+
+
 def _callback_types() -> set[type]:
     """Every node type the walk or a callback does something for (the others are not visited)."""
     return {cst.Module, cst.SimpleStatementLine, cst.IndentedBlock, *STATEMENTS, *_ENTER, *_EXIT, *VISIT, *LEAVE,
@@ -154,23 +166,10 @@ class Walker(cst.CSTTransformer):
 
     def on_leave(self, original, updated):
         state, kind = self.state, type(original)
-        result = updated
         if kind not in _KEPT_ON_LEAVE:  # most nodes: their callbacks only
-            for callback, exclusive in LEAVE.get(kind, ()):
-                out = _guarded(state, callback, original, result)
-                if out is not None:
-                    result = out
-                    if exclusive:
-                        break
-            return result
-        if kind is cst.SimpleStatementLine:
-            result = self._statements(original, updated)
-        for callback, exclusive in LEAVE.get(kind, ()):
-            out = _guarded(state, callback, original, result)
-            if out is not None:
-                result = out
-                if exclusive:
-                    break
+            return _leave_callbacks(state, kind, original, updated)
+        result = self._statements(original, updated) if kind is cst.SimpleStatementLine else updated
+        result = _leave_callbacks(state, kind, original, result)
         if kind is cst.IndentedBlock:
             body, left = _drop_empty(result.body, state)
             result = result.with_changes(body=body or [cst.SimpleStatementLine([cst.Pass()])],

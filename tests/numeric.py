@@ -51,6 +51,15 @@ def model_file(tmp_path_factory, name: str, source: str):
     return path
 
 
+def verifier(tmp_path_factory, name: str, source: str, model: str, inputs: list):
+    """For a module-scoped fixture: ``check(translated=None)`` verifies ``model`` of ``source`` (written to
+    ``name``) on ``inputs``, against the translation torch2jax makes or the one given."""
+    path = model_file(tmp_path_factory, name, source)
+    from torch2jax.verify import verify
+
+    return lambda translated=None: verify(path, model, inputs, translated=translated)
+
+
 def verified(tmp_path, source: str, model: str, inputs: list, **options):
     """``torch2jax.verify`` on ``source`` written to a file (skipped without torch and flax)."""
     import pytest

@@ -126,6 +126,16 @@ def compare(what: str, expected, actual, tol: float) -> float:
     return err
 
 
+def both_sides(code: str, allow=()):
+    """The conversion of the torch module source ``code`` (asserted free of errors and warnings but those
+    in ``allow``) and both modules loaded: (result, torch module, JAX module)."""
+    result = convert(code)
+    assert result.ok
+    bad = [d.text() for d in result.diagnostics if d.severity in ("error", "warning") and d.code not in allow]
+    assert not bad, f"{bad}\n{result.code}"
+    return result, load_source(code, "torch_side"), load_source(result.code, "jax_side")
+
+
 def check(outputs, inputs: dict, layers=None, *, body="", train=False, grads=True, tol=2e-5, grad_tol=None,
           allow=(), header=HEADER, perturb=True, constant=(), source_code=None):
     """Translate the module the arguments describe and compare every output (see the module docstring).
@@ -137,11 +147,7 @@ def check(outputs, inputs: dict, layers=None, *, body="", train=False, grads=Tru
     a whole torch file defining ``M`` instead (``outputs`` None: its forward returns a tuple). Returns
     the result of the conversion (its code and diagnostics)."""
     code = source_code or source(outputs, list(inputs), layers, body, header)
-    result = convert(code)
-    assert result.ok
-    bad = [d.text() for d in result.diagnostics if d.severity in ("error", "warning") and d.code not in allow]
-    assert not bad, f"{bad}\n{result.code}"
-    tmod, jmod = load_source(code, "torch_side"), load_source(result.code, "jax_side")
+    result, tmod, jmod = both_sides(code, allow)
     torch.manual_seed(0)
     t = tmod.M()
     j = jmod.M(rngs=nnx.Rngs(0))

@@ -5,7 +5,7 @@ forward that reads its argument's device."""
 
 import pytest
 
-from numeric import model_file
+from numeric import verifier
 from torch2jax import convert_source
 
 MODEL = '''
@@ -58,10 +58,7 @@ def test_array_attributes_are_data_and_helper_arguments_are_tensors():
 
 @pytest.fixture(scope="module")
 def check(tmp_path_factory):
-    source = model_file(tmp_path_factory, "tagger.py", MODEL)
-    from torch2jax.verify import verify
-
-    return lambda translated=None: verify(source, "Tagger()", ["float32[2,6,8]"], translated=translated)
+    return verifier(tmp_path_factory, "tagger.py", MODEL, "Tagger()", ["float32[2,6,8]"])
 
 
 def test_verifies_against_torch(check):

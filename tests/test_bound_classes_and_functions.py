@@ -5,7 +5,7 @@ keywords in jnp's terms: passes/function_partials.py). Checked against torch wit
 
 import pytest
 
-from numeric import model_file
+from numeric import verifier
 from torch2jax import convert_source
 
 MODEL = '''
@@ -73,10 +73,7 @@ def test_a_bound_function_with_arguments_by_position_is_reported():
 
 @pytest.fixture(scope="module")
 def check(tmp_path_factory):
-    source = model_file(tmp_path_factory, "bound.py", MODEL)
-    from torch2jax.verify import verify
-
-    return lambda translated=None: verify(source, "Net()", ["float32[2,5,8]"], translated=translated)
+    return verifier(tmp_path_factory, "bound.py", MODEL, "Net()", ["float32[2,5,8]"])
 
 
 def test_verifies_against_torch(check):

@@ -5,7 +5,7 @@ vit-pytorch's CaiT: `torch.zeros(1, 1, dim).fill_(eps)` as a parameter's start a
 
 import pytest
 
-from numeric import model_file
+from numeric import verifier
 from torch2jax import convert_source
 
 MODEL = '''
@@ -70,10 +70,7 @@ def test_a_forward_drawing_through_a_helper_uses_the_modules_stream():
 
 @pytest.fixture(scope="module")
 def check(tmp_path_factory):
-    source = model_file(tmp_path_factory, "stack.py", MODEL)
-    from torch2jax.verify import verify
-
-    return lambda translated=None: verify(source, "Stack()", ["float32[2,4,8]"], translated=translated)
+    return verifier(tmp_path_factory, "stack.py", MODEL, "Stack()", ["float32[2,4,8]"])
 
 
 def test_verifies_against_torch(check):

@@ -17,8 +17,8 @@ pytest.importorskip("jax")
 from flax import nnx  # noqa: E402
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
-from numeric import convert, covers, load_source  # noqa: E402
-from properties import FEW, HEADER  # noqa: E402
+from numeric import covers  # noqa: E402
+from properties import FEW, both_sides, HEADER  # noqa: E402
 from strategies import call_args  # noqa: E402
 
 MODULE = HEADER + """
@@ -38,10 +38,7 @@ def initialised(layers: dict, inits: list[str], reads: list[str], seed: int):
     """(torch's values, the translation's values) of ``reads`` after ``__init__``."""
     code = MODULE.format(layers="\n".join(f"        self.{k} = {v}" for k, v in layers.items()),
                          inits="\n".join(f"        {i}" for i in inits), reads=", ".join(reads))
-    result = convert(code)
-    bad = [d.text() for d in result.diagnostics if d.severity in ("error", "warning")]
-    assert not bad, f"{bad}\n{result.code}"
-    tmod, jmod = load_source(code, "torch_side"), load_source(result.code, "jax_side")
+    _, tmod, jmod = both_sides(code)
     torch.manual_seed(seed)
     t = tmod.M()
     j = jmod.M(rngs=nnx.Rngs(seed))

@@ -17,8 +17,8 @@ import jax.numpy as jnp  # noqa: E402
 from flax import nnx  # noqa: E402
 from hypothesis import given, strategies as st  # noqa: E402
 
-from numeric import convert, covers, load_source  # noqa: E402
-from properties import FEW, NARROWED, check, data, source  # noqa: E402
+from numeric import covers  # noqa: E402
+from properties import FEW, both_sides, NARROWED, check, data, source  # noqa: E402
 from strategies import call_args  # noqa: E402
 
 N = 4000  # draws per statistic: a mean is off by more than 6 standard errors with probability ~1e-9
@@ -27,10 +27,7 @@ N = 4000  # draws per statistic: a mean is off by more than 6 standard errors wi
 def draw(outputs, inputs, layers=None, train=True, seed=0):
     """(torch's results, JAX's results), one module ``M`` translated, called once in train mode."""
     code = source(outputs, list(inputs), layers)
-    result = convert(code)
-    bad = [d.text() for d in result.diagnostics if d.severity in ("error", "warning")]
-    assert not bad, f"{bad}\n{result.code}"
-    tmod, jmod = load_source(code, "torch_side"), load_source(result.code, "jax_side")
+    _, tmod, jmod = both_sides(code)
     torch.manual_seed(seed)
     t, j = tmod.M(), jmod.M(rngs=nnx.Rngs(seed))
     t.train(train)

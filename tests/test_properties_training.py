@@ -14,8 +14,8 @@ jax = pytest.importorskip("jax")
 from flax import nnx  # noqa: E402
 from hypothesis import given, strategies as st  # noqa: E402
 
-from numeric import convert, covers, load_source  # noqa: E402
-from properties import FEW  # noqa: E402
+from numeric import covers  # noqa: E402
+from properties import FEW, both_sides  # noqa: E402
 from strategies import Src, call_args  # noqa: E402
 from torch2jax.weights import load_torch_weights, plan_transfer  # noqa: E402
 
@@ -62,10 +62,7 @@ def run_training(optimizer, scheduler=None, per_batch=False, plateau=None, seed=
                          per_batch=" " * 12 + step if per_batch and step else "",
                          per_epoch=(" " * 8 + step if not per_batch and step else "")
                          + (" " * 8 + "plateau.step(losses[-1])\n" if plateau else ""))
-    result = convert(code)
-    bad = [d.text() for d in result.diagnostics if d.severity in ("error", "warning")]
-    assert not bad, f"{bad}\n{result.code}"
-    tmod, jmod = load_source(code, "torch_side"), load_source(result.code, "jax_side")
+    result, tmod, jmod = both_sides(code)
     torch.manual_seed(seed)
     t = tmod.M()
     j = jmod.M(rngs=nnx.Rngs(0))

@@ -6,7 +6,7 @@ derive from, or build, a module the output defines in torch's layout."""
 
 import pytest
 
-from numeric import model_file
+from numeric import verifier
 from torch2jax import convert_source
 
 MODEL = '''
@@ -75,10 +75,7 @@ def test_subclasses_derive_from_a_torch_layout_convolution():
 
 @pytest.fixture(scope="module")
 def check(tmp_path_factory):
-    source = model_file(tmp_path_factory, "convs.py", MODEL)
-    from torch2jax.verify import verify
-
-    return lambda translated=None: verify(source, "Net()", ["float32[2,3,10,12]"], translated=translated)
+    return verifier(tmp_path_factory, "convs.py", MODEL, "Net()", ["float32[2,3,10,12]"])
 
 
 def test_verifies_against_torch(check):
